@@ -1,0 +1,63 @@
+"""The Deep Learning Applications Lab dashboard: one Gradio tab per lab.
+
+    python app.py [--host 0.0.0.0] [--port 7860] [--share]
+
+Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured when the flags are
+absent. Each tab module exposes `build()`, called inside its gr.Tab; tabs only lay
+out and wire, the work lives in labs/. Heavy imports (torch, transformers) happen
+inside handlers so the page is served within seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+
+import gradio as gr
+
+# (tab title, module with build()). A lab's tab appears once its module exists.
+TABS = [
+    ("ResNet replication", "labs.residual.tab"),
+    ("Transfer learning", "labs.transfer.tab"),
+    ("Image story", "labs.story.tab"),
+    ("ODIN", "labs.ood.tab"),
+]
+
+INTRO = """# Deep Learning Applications Lab
+Re-run four classic deep-learning labs in the browser: residual connections, transfer learning,
+image captioning + story generation, and ODIN out-of-distribution detection.
+Every experiment also runs headless: `python -m labs --help`."""
+
+CSS = """
+.labs-note {font-size: 0.92em; opacity: 0.85}
+"""
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="Deep Learning Applications Lab") as demo:
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            for title, module in TABS:
+                if importlib.util.find_spec(module) is None:
+                    continue
+                with gr.Tab(title):
+                    importlib.import_module(module).build()
+    demo.queue(default_concurrency_limit=2)
+    return demo
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 0)) or None,
+                        help="default: GRADIO_SERVER_PORT, else the first free port from 7860")
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    args = parser.parse_args(argv)
+    build_demo().launch(server_name=args.host, server_port=args.port, share=args.share,
+                        theme=gr.themes.Soft(), css=CSS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Core commands: `train` (any model on any data set -> checkpoint) and `data` (download / inspect)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from labs.core.errors import LabsError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a registered model on a registered data set and save a checkpoint")
+    p.add_argument("--model", default="resnet", help="mlp | residual_mlp | plain_cnn | resnet")
+    p.add_argument("--dataset", default="cifar10", help="digits | mnist | cifar10 | cifar100 | svhn")
+    p.add_argument("--depth", default=None, help="resnet/plain_cnn: blocks per stage, e.g. 7,7; mlp: layers, e.g. 16")
+    p.add_argument("--widths", default=None, help="resnet/plain_cnn: channels per stage, e.g. 16,32; mlp: width")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.1, help="peak learning rate")
+    p.add_argument("--optimizer", default="sgd", help="sgd | adam")
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--schedule", default="onecycle", help="onecycle | cosine | constant")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="random crop + flip (default: on for 32x32 colour data)")
+    p.add_argument("--train-subset", type=int, default=0, help="train on this many images (0 = all)")
+    p.add_argument("--test-subset", type=int, default=0, help="evaluate on the first N test images (0 = all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
+    p.add_argument("--out", default=None, help="checkpoint path without suffix (default checkpoints/MODEL_DATASET)")
+    p.add_argument("--download", action="store_true", help="download a missing data set with torchvision")
+    p.add_argument("--dry-run", action="store_true", help="tiny run on digits, a few steps, into a temp folder")
+    p.set_defaults(func=train_command)
+
+    d = sub.add_parser("data", help="list the data sets and where they are; download missing ones when online")
+    d.add_argument("names", nargs="*", help="data sets to download (default: just list)")
+    d.set_defaults(func=data_command)
+
+
+def _ints(text: str | None) -> tuple[int, ...] | None:
+    if text in (None, ""):
+        return None
+    try:
+        return tuple(int(t) for t in str(text).split(","))
+    except ValueError:
+        raise LabsError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
+def model_args_for(model: str, spec_shape: tuple[int, int, int], num_classes: int, depth=None, widths=None) -> dict:
+    """Constructor arguments for `model` on data of shape (C, H, W)."""
+    c, h, _ = spec_shape
+    args = {"num_classes": num_classes, "in_channels": c, "image_size": h}
+    if model in ("mlp", "residual_mlp"):
+        if depth:
+            args["depth"] = depth[0]
+        if widths:
+            args["width"] = widths[0]
+    else:
+        if depth:
+            args["depth"] = list(depth)
+        if widths:
+            args["widths"] = list(widths)
+        elif depth and len(depth) != 2:
+            args["widths"] = [16 * 2 ** i for i in range(len(depth))]
+    return args
+
+
+def train_command(args) -> int:
+    import tempfile
+
+    from labs.core.checkpoints import save_checkpoint
+    from labs.core.data import load_dataset
+    from labs.core.engine import TrainConfig, fit, seed_everything
+    from labs.core.models import build_model, count_parameters
+
+    if args.dry_run:
+        args.dataset, args.epochs, args.train_subset, args.test_subset = "digits", 1, 256, 128
+        args.batch_size = min(args.batch_size, 64)
+        args.out = args.out or str(Path(tempfile.mkdtemp(prefix="labs-dry-")) / f"{args.model}_digits")
+    data = load_dataset(args.dataset, download=args.download)
+    data = data.subset(args.train_subset or None, args.test_subset or None, seed=args.seed)
+    margs = model_args_for(args.model, data.image_shape, data.num_classes, _ints(args.depth), _ints(args.widths))
+    seed_everything(args.seed)
+    model = build_model(args.model, **margs)
+    augment = args.augment if args.augment is not None else (data.image_shape[0] == 3 and data.image_shape[1] >= 32)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
+                         weight_decay=args.weight_decay, schedule=args.schedule, label_smoothing=args.label_smoothing,
+                         augment=augment, seed=args.seed, log_every=20, grad_norms=False,
+                         max_steps=3 if args.dry_run else 0)
+    print(f"{args.model} {margs} ({count_parameters(model):,} parameters) on {args.dataset}: "
+          f"{len(data.y_train):,} train / {len(data.y_test):,} test images", flush=True)
+    end = {}
+    for rec in fit(model, data, config, device=args.device):
+        if rec["kind"] == "step":
+            _progress(rec)
+        elif rec["kind"] == "eval":
+            print(f"\repoch {rec['epoch']:5.2f}  train loss {rec['train_loss']:.4f}  test acc {rec['test_acc']:.2%}"
+                  f"  ({rec['seconds']:.0f} s)" + " " * 20, flush=True)
+        else:
+            end = rec
+    out = args.out or str(Path(__file__).resolve().parents[2] / "checkpoints" / f"{args.model}_{args.dataset}")
+    path = save_checkpoint(out, model, args.model, margs, dataset=args.dataset, num_classes=data.num_classes,
+                           normalization={"mean": list(data.mean), "std": list(data.std)},
+                           data={"n_train": len(data.y_train), "n_test": len(data.y_test)},
+                           config=end["config"], seed=args.seed,
+                           metrics={k: end[k] for k in ("final_test_acc", "best_test_acc", "final_train_loss",
+                                                        "steps", "seconds")},
+                           curves=end["history"], device=end["device"],
+                           command="python -m labs train " + " ".join(sys.argv[2:]))
+    print(f"final test accuracy {end['final_test_acc']:.2%}; checkpoint {path} (+ .json)")
+    return 0
+
+
+def _progress(rec: dict) -> None:
+    total = rec.get("total_steps") or 1
+    done = int(30 * rec["step"] / total)
+    eta = rec["seconds"] / max(rec["step"], 1) * (total - rec["step"])
+    print(f"\r[{'#' * done}{'.' * (30 - done)}] step {rec['step']}/{total}  loss {rec['train_loss']:.3f}  "
+          f"{rec['images_per_s']:.0f} img/s  ETA {time.strftime('%M:%S', time.gmtime(eta))}", end="", flush=True)
+
+
+def data_command(args) -> int:
+    from labs.core.data import DATASETS, availability_message, data_dir, download_to_npz, is_available
+
+    for name in args.names:
+        if name not in DATASETS:
+            raise LabsError(f"unknown data set {name!r}; choose one of: {', '.join(DATASETS)}")
+        if not is_available(name):
+            print(f"downloading {name} into {data_dir()} ...", flush=True)
+            download_to_npz(name)
+    print(f"data folder: {data_dir()}  (set LABS_DATA_DIR to change it)")
+    for name, spec in DATASETS.items():
+        state = "ready" if is_available(name) else "missing"
+        print(f"  {name:9s} {state:8s} {spec.description}")
+        if state == "missing" and not args.names:
+            print(f"            {availability_message(name)}")
+    return 0

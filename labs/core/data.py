@@ -1,0 +1,278 @@
+"""Data sets as whole uint8 tensors, normalised and augmented in batched tensor ops.
+
+Layout convention: images are uint8 NHWC on disk and in memory (that is how the
+npz cache stores them); `to_model_input` turns a batch into float NCHW,
+normalised with the train split's per-channel mean/std (in [0,1] pixel units).
+
+Cache: `<data dir>/<name>.npz` with x_train, y_train, x_test, y_test (uint8 NHWC,
+int64 labels) and optional class_names. The data dir is $LABS_DATA_DIR, else
+$XDG_CACHE_HOME/labs-data (default ~/.cache/labs-data). A missing npz is built
+once from torchvision's download when online; offline, a LabsError names the
+file, the folder and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from labs.core.errors import LabsError
+
+
+def data_dir() -> Path:
+    if os.environ.get("LABS_DATA_DIR"):
+        return Path(os.environ["LABS_DATA_DIR"]).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "labs-data"
+
+
+@dataclass
+class Dataset:
+    """A whole data set in memory. x_*: uint8 (N, H, W, C); y_*: int64 (N,)."""
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    class_names: list[str]
+    mean: tuple[float, ...] = field(default=())  # per channel, [0,1] units, train split
+    std: tuple[float, ...] = field(default=())
+
+    def __post_init__(self):
+        if not self.mean:
+            self.mean, self.std = channel_stats(self.x_train)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one model input."""
+        _, h, w, c = self.x_train.shape
+        return (c, h, w)
+
+    def subset(self, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> "Dataset":
+        """The first n_test test images (CIFAR's test prefixes are class balanced) and a
+        seeded random n_train train images; mean/std stay those of the full train split."""
+        xtr, ytr = self.x_train, self.y_train
+        if n_train is not None and n_train < len(ytr):
+            g = torch.Generator().manual_seed(seed)
+            idx = torch.randperm(len(ytr), generator=g)[:n_train].to(ytr.device)
+            xtr, ytr = xtr[idx], ytr[idx]
+        xte, yte = self.x_test, self.y_test
+        if n_test is not None and n_test < len(yte):
+            xte, yte = xte[:n_test], yte[:n_test]
+        return Dataset(self.name, xtr, ytr, xte, yte, self.class_names, self.mean, self.std)
+
+    def to(self, device: torch.device | str) -> "Dataset":
+        return Dataset(self.name, self.x_train.to(device), self.y_train.to(device), self.x_test.to(device),
+                       self.y_test.to(device), self.class_names, self.mean, self.std)
+
+    def describe(self) -> dict:
+        return {"name": self.name, "n_train": len(self.y_train), "n_test": len(self.y_test),
+                "image_shape": list(self.image_shape), "num_classes": self.num_classes,
+                "mean": list(self.mean), "std": list(self.std)}
+
+
+def channel_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of uint8 NHWC images, in [0,1] units (float64 sums)."""
+    # A 256-bin histogram per channel gives the exact moments without a float copy of the data.
+    flat = x.reshape(-1, x.shape[-1]).cpu()
+    values = torch.arange(256, dtype=torch.float64) / 255.0
+    means, stds = [], []
+    for c in range(flat.shape[1]):
+        counts = torch.bincount(flat[:, c].long(), minlength=256).double()
+        n = counts.sum()
+        m = (counts * values).sum() / n
+        var = (counts * (values - m) ** 2).sum() / (n - 1)
+        means.append(float(m)); stds.append(float(var.sqrt()))
+    return tuple(means), tuple(stds)
+
+
+def to_model_input(x: torch.Tensor, mean, std) -> torch.Tensor:
+    """uint8 (N,H,W,C) -> normalised float (N,C,H,W), on x's device."""
+    x = x.permute(0, 3, 1, 2).float().div_(255.0)
+    m = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+    s = torch.tensor(std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+    return (x - m) / s
+
+
+def augment(x: torch.Tensor, pad: int = 4, flip: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random crop with zero padding + horizontal flip on a uint8 NHWC batch, all in tensor ops.
+
+    Each image gets its own offset (dy, dx) in [0, 2*pad]: we pad once, then gather
+    rows and columns with per-image index grids instead of looping over images.
+    """
+    n, h, w, c = x.shape
+    dev = x.device
+    if pad > 0:
+        xp = torch.nn.functional.pad(x, (0, 0, pad, pad, pad, pad))  # pads W and H of NHWC
+        dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(dev)
+        dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(dev)
+        rows = (dy[:, None] + torch.arange(h, device=dev)[None, :])  # (n, h)
+        cols = (dx[:, None] + torch.arange(w, device=dev)[None, :])  # (n, w)
+        bidx = torch.arange(n, device=dev)[:, None, None]
+        x = xp[bidx, rows[:, :, None], cols[:, None, :]]  # (n, h, w, c)
+    if flip:
+        mask = (torch.rand(n, generator=generator) < 0.5).to(dev)
+        x = torch.where(mask[:, None, None, None], x.flip(2), x)
+    return x
+
+
+# ---------------------------------------------------------------- registry
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    title: str
+    description: str
+    image_shape: tuple[int, int, int]  # (C, H, W)
+    num_classes: int
+    embedded: bool = False  # ships with a package: always available offline
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "digits": DatasetSpec("digits", "Digits 8x8 (scikit-learn)", "1,797 real 8x8 handwritten digits that ship "
+                          "with scikit-learn: always available offline", (1, 8, 8), 10, embedded=True),
+    "mnist": DatasetSpec("mnist", "MNIST", "70,000 28x28 handwritten digits", (1, 28, 28), 10),
+    "cifar10": DatasetSpec("cifar10", "CIFAR-10", "60,000 32x32 colour images, 10 classes", (3, 32, 32), 10),
+    "cifar100": DatasetSpec("cifar100", "CIFAR-100", "60,000 32x32 colour images, 100 classes", (3, 32, 32), 100),
+    "svhn": DatasetSpec("svhn", "SVHN", "99,289 32x32 house-number digits (train + test)", (3, 32, 32), 10),
+}
+
+_CACHE: dict[str, Dataset] = {}
+_LOCK = threading.Lock()
+
+
+def dataset_names() -> list[str]:
+    return list(DATASETS)
+
+
+def npz_path(name: str) -> Path:
+    return data_dir() / f"{name}.npz"
+
+
+def is_available(name: str) -> bool:
+    spec = _spec(name)
+    return spec.embedded or npz_path(name).exists()
+
+
+def availability_message(name: str) -> str:
+    """'' when `name` can be loaded without a download, else what is missing and the fix."""
+    if is_available(name):
+        return ""
+    return (f"{DATASETS[name].title} is not on this machine: {npz_path(name)} is missing. "
+            f"Run `python -m labs data {name}` while online to download it, or point LABS_DATA_DIR at a "
+            f"folder holding {name}.npz (developers: export LABS_DATA_DIR=$(python ../shared/data/unpack.py)).")
+
+
+def _spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise LabsError(f"unknown data set {name!r}; choose one of: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def load_dataset(name: str, device: torch.device | str | None = None, download: bool = False) -> Dataset:
+    """The whole data set, cached in-process. download=True fetches a missing npz with torchvision."""
+    _spec(name)
+    with _LOCK:
+        if name not in _CACHE:
+            if name == "digits":
+                _CACHE[name] = _load_digits()
+            else:
+                path = npz_path(name)
+                if not path.exists():
+                    if not download:
+                        raise LabsError(availability_message(name))
+                    download_to_npz(name)
+                _CACHE[name] = load_npz(path, name)
+    ds = _CACHE[name]
+    return ds.to(device) if device is not None and str(device) != "cpu" else ds
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _CACHE.clear()
+
+
+def load_npz(path: Path, name: str | None = None) -> Dataset:
+    """Read the npz cache format; a corrupt or malformed file raises a LabsError that says how to rebuild it."""
+    name = name or Path(path).stem
+    fix = f"delete {path} and rebuild it (`python -m labs data {name}` while online, or re-run ../shared/data/unpack.py)"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+            names = [str(s) for s in z["class_names"]] if "class_names" in z.files else None
+    except KeyError as err:
+        raise LabsError(f"{path} lacks the array {err}; {fix}") from None
+    except Exception as err:  # zipfile.BadZipFile, ValueError, OSError, EOFError...
+        raise LabsError(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
+    x_train, x_test = arrays["x_train"], arrays["x_test"]
+    if x_train.ndim == 3:  # (N, H, W) grey -> NHWC
+        x_train, x_test = x_train[..., None], x_test[..., None]
+    if x_train.dtype != np.uint8 or x_train.ndim != 4 or len(x_train) != len(arrays["y_train"]):
+        raise LabsError(f"{path} is malformed (expected uint8 NHWC images with one label each); {fix}")
+    y_train = torch.from_numpy(arrays["y_train"].astype(np.int64))
+    y_test = torch.from_numpy(arrays["y_test"].astype(np.int64))
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    names = names or [str(i) for i in range(n_classes)]
+    return Dataset(name, torch.from_numpy(np.ascontiguousarray(x_train)), y_train,
+                   torch.from_numpy(np.ascontiguousarray(x_test)), y_test, names)
+
+
+def save_npz(ds: Dataset, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, x_train=ds.x_train.cpu().numpy(), y_train=ds.y_train.cpu().numpy(),
+             x_test=ds.x_test.cpu().numpy(), y_test=ds.y_test.cpu().numpy(),
+             class_names=np.array(ds.class_names))
+    os.replace(tmp, path)
+
+
+def _load_digits() -> Dataset:
+    """scikit-learn's 1,797 8x8 digits (values 0-16 scaled to 0-255); a fixed 1,437 / 360 split."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = np.clip(d.images * (255.0 / 16.0), 0, 255).round().astype(np.uint8)[..., None]
+    y = d.target.astype(np.int64)
+    perm = np.random.default_rng(0).permutation(len(y))
+    x, y = x[perm], y[perm]
+    n = 1437
+    return Dataset("digits", torch.from_numpy(x[:n]), torch.from_numpy(y[:n]), torch.from_numpy(x[n:]),
+                   torch.from_numpy(y[n:]), [str(i) for i in range(10)])
+
+
+def download_to_npz(name: str) -> Path:
+    """Download the official files with torchvision into the data dir and convert them once to npz."""
+    import torchvision.datasets as tvd
+
+    root = data_dir() / "raw"
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        if name == "svhn":
+            tr, te = (tvd.SVHN(str(root), split=s, download=True) for s in ("train", "test"))
+            xs = [np.ascontiguousarray(d.data.transpose(0, 2, 3, 1)) for d in (tr, te)]
+            ys = [np.asarray(d.labels, dtype=np.int64) for d in (tr, te)]
+            names = [str(i) for i in range(10)]
+        else:
+            cls = {"mnist": tvd.MNIST, "cifar10": tvd.CIFAR10, "cifar100": tvd.CIFAR100}[name]
+            tr, te = cls(str(root), train=True, download=True), cls(str(root), train=False, download=True)
+            xs = [np.asarray(d.data, dtype=np.uint8) for d in (tr, te)]
+            xs = [x[..., None] if x.ndim == 3 else x for x in xs]
+            ys = [np.asarray(d.targets, dtype=np.int64) for d in (tr, te)]
+            names = list(tr.classes) if name != "mnist" else [str(i) for i in range(10)]
+    except Exception as err:  # no network, checksum failure, disk full
+        raise LabsError(f"could not download {name} into {root} ({type(err).__name__}: {err}); check the "
+                        f"internet connection, or place {name}.npz in {data_dir()} (LABS_DATA_DIR)") from None
+    ds = Dataset(name, torch.from_numpy(xs[0]), torch.from_numpy(ys[0]), torch.from_numpy(xs[1]),
+                 torch.from_numpy(ys[1]), names)
+    save_npz(ds, npz_path(name))
+    return npz_path(name)

@@ -1,0 +1,41 @@
+"""Shared fixtures: offline, no analytics, and one launched app per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+import pytest  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def real_data_dir() -> Path | None:
+    """The unpacked real data sets ($LABS_DATA_DIR) if they hold cifar10.npz, else None."""
+    d = os.environ.get("LABS_DATA_DIR")
+    if d and (Path(d) / "cifar10.npz").exists():
+        return Path(d)
+    return None
+
+
+needs_real_data = pytest.mark.skipif(
+    real_data_dir() is None,
+    reason="real data sets not unpacked: export LABS_DATA_DIR=$(python ../shared/data/unpack.py)",
+)
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The full dashboard launched on a free local port; yields its URL."""
+    from app import build_demo
+
+    demo = build_demo()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    yield url
+    demo.close()
