@@ -21,14 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from labs.core.catalog import (DATASETS, DatasetSpec, availability_message, data_dir,  # noqa: F401 (re-exported)
+                               dataset_names, is_available, npz_path, spec)
 from labs.core.errors import LabsError
-
-
-def data_dir() -> Path:
-    if os.environ.get("LABS_DATA_DIR"):
-        return Path(os.environ["LABS_DATA_DIR"]).expanduser()
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return cache / "labs-data"
 
 
 @dataclass
@@ -126,74 +121,26 @@ def augment(x: torch.Tensor, pad: int = 4, flip: bool = True, generator: torch.G
     return x
 
 
-# ---------------------------------------------------------------- registry
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    title: str
-    description: str
-    image_shape: tuple[int, int, int]  # (C, H, W)
-    num_classes: int
-    embedded: bool = False  # ships with a package: always available offline
-
-
-DATASETS: dict[str, DatasetSpec] = {
-    "digits": DatasetSpec("digits", "Digits 8x8 (scikit-learn)", "1,797 real 8x8 handwritten digits that ship "
-                          "with scikit-learn: always available offline", (1, 8, 8), 10, embedded=True),
-    "mnist": DatasetSpec("mnist", "MNIST", "70,000 28x28 handwritten digits", (1, 28, 28), 10),
-    "cifar10": DatasetSpec("cifar10", "CIFAR-10", "60,000 32x32 colour images, 10 classes", (3, 32, 32), 10),
-    "cifar100": DatasetSpec("cifar100", "CIFAR-100", "60,000 32x32 colour images, 100 classes", (3, 32, 32), 100),
-    "svhn": DatasetSpec("svhn", "SVHN", "99,289 32x32 house-number digits (train + test)", (3, 32, 32), 10),
-}
-
 _CACHE: dict[str, Dataset] = {}
 _LOCK = threading.Lock()
 
 
-def dataset_names() -> list[str]:
-    return list(DATASETS)
-
-
-def npz_path(name: str) -> Path:
-    return data_dir() / f"{name}.npz"
-
-
-def is_available(name: str) -> bool:
-    spec = _spec(name)
-    return spec.embedded or npz_path(name).exists()
-
-
-def availability_message(name: str) -> str:
-    """'' when `name` can be loaded without a download, else what is missing and the fix."""
-    if is_available(name):
-        return ""
-    return (f"{DATASETS[name].title} is not on this machine: {npz_path(name)} is missing. "
-            f"Run `python -m labs data {name}` while online to download it, or point LABS_DATA_DIR at a "
-            f"folder holding {name}.npz (developers: export LABS_DATA_DIR=$(python ../shared/data/unpack.py)).")
-
-
-def _spec(name: str) -> DatasetSpec:
-    if name not in DATASETS:
-        raise LabsError(f"unknown data set {name!r}; choose one of: {', '.join(DATASETS)}")
-    return DATASETS[name]
-
-
 def load_dataset(name: str, device: torch.device | str | None = None, download: bool = False) -> Dataset:
     """The whole data set, cached in-process. download=True fetches a missing npz with torchvision."""
-    _spec(name)
+    spec(name)
+    key = name if name == "digits" else str(npz_path(name))  # a new LABS_DATA_DIR is a new entry
     with _LOCK:
-        if name not in _CACHE:
+        if key not in _CACHE:
             if name == "digits":
-                _CACHE[name] = _load_digits()
+                _CACHE[key] = _load_digits()
             else:
                 path = npz_path(name)
                 if not path.exists():
                     if not download:
                         raise LabsError(availability_message(name))
                     download_to_npz(name)
-                _CACHE[name] = load_npz(path, name)
-    ds = _CACHE[name]
+                _CACHE[key] = load_npz(path, name)
+    ds = _CACHE[key]
     return ds.to(device) if device is not None and str(device) != "cpu" else ds
 
 

@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
@@ -169,12 +169,22 @@ def _make_optimizer(params, config: TrainConfig):
 
 
 def _make_schedule(opt, config: TrainConfig, total_steps: int):
-    if config.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=max(total_steps, 2),
-                                                   pct_start=0.25, div_factor=10, final_div_factor=100)
-    if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total_steps, 1))
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
+    """Multiplier of the peak lr per step. "onecycle": linear warm-up from lr/10 over the first 25% of
+    steps, then cosine down to lr/1000 (written out so it also works for a handful of steps)."""
+    total = max(total_steps, 1)
+    warm = max(1, round(0.25 * total))
+
+    def onecycle(step: int) -> float:
+        if step < warm:
+            return 0.1 + 0.9 * step / warm
+        t = min(1.0, (step - warm) / max(total - warm, 1))
+        return 1e-3 + (1 - 1e-3) * 0.5 * (1 + math.cos(math.pi * t))
+
+    def cosine(step: int) -> float:
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, step / total)))
+
+    fn = {"onecycle": onecycle, "cosine": cosine}.get(config.schedule, lambda _: 1.0)
+    return torch.optim.lr_scheduler.LambdaLR(opt, fn)
 
 
 def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
