@@ -42,7 +42,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _tell(gen: ImageStoryGenerator, image: str, length: str, args, out=sys.stdout) -> dict:
+def _tell(gen: ImageStoryGenerator, image: str, length: str, args, out=None) -> dict:
+    out = out or sys.stdout
     settings = dict(temperature=args.temperature, top_p=args.top_p, repetition_penalty=args.repetition_penalty,
                     seed=args.seed, num_beams=args.beams, max_caption_tokens=args.max_caption_tokens)
     printed, r = "", {}

@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -35,6 +35,8 @@ USER_AGENT = "Mozilla/5.0 (compatible; labs-image-story/1.0)"
 METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
     "169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254"))
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class FetchLimits:
     max_redirects: int = 3
     max_side: int = 1024               # px; returned images are shrunk to this (BLIP looks at 384)
     allow_private: bool | None = None  # None: read LABS_ALLOW_PRIVATE_URLS
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
 
 
 def _private_allowed(limits: FetchLimits) -> bool:
@@ -79,22 +85,36 @@ def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_pri
         return "an unspecified address"
     if ip.is_multicast:
         return "a multicast address"
-    # Loopback before reserved: IPv6 ::1 also lies in the reserved ::/8.
-    if ip.is_loopback or ip.is_link_local or ip.is_private:
-        kind = "loopback" if ip.is_loopback else "link-local" if ip.is_link_local else "private"
-        return None if allow_private else f"a {kind} address"
+    # Loopback before reserved (IPv6 ::1 lies in the reserved ::/8), reserved before
+    # private (255.255.255.255 counts as both).
+    if ip.is_loopback:
+        return None if allow_private else "a loopback address"
     if ip.is_reserved:
         return "a reserved address"
+    if ip.is_link_local or ip.is_private:
+        return None if allow_private else f"a {'link-local' if ip.is_link_local else 'private'} address"
     if not ip.is_global:  # e.g. carrier-grade NAT 100.64.0.0/10
         return None if allow_private else "a non-public address"
     return None
 
 
-def _resolve(host: str, port: int, allow_private: bool) -> list[tuple]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as err:
-        raise LabsError(f"cannot resolve host {host!r} ({err}): check the URL") from None
+def _resolve(host: str, port: int, allow_private: bool, timeout: float) -> list[tuple]:
+    answer: dict = {}
+
+    def lookup():
+        try:
+            answer["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as err:
+            answer["error"] = err
+
+    # In a thread, because a DNS lookup ignores socket timeouts.
+    t = threading.Thread(target=lookup, daemon=True)
+    t.start()
+    t.join(max(timeout, 0.01))
+    if "infos" not in answer:
+        why = answer.get("error") or f"no answer within {timeout:.1f} s"
+        raise LabsError(f"cannot resolve host {host!r} ({why}): check the URL")
+    infos = answer["infos"]
     # Refuse if ANY answer is off-limits: mixed answers are a classic rebinding trick.
     for *_, sockaddr in infos:
         ip = ipaddress.ip_address(sockaddr[0].split("%")[0])
@@ -112,6 +132,7 @@ class _PinnedHTTP(http.client.HTTPConnection):
     def __init__(self, host, port, addrs, timeout):
         super().__init__(host, port, timeout=timeout)
         self._addrs = addrs
+        self.live: socket.socket | None = None
 
     def _open(self):
         last = None
@@ -127,7 +148,9 @@ class _PinnedHTTP(http.client.HTTPConnection):
         raise last or OSError("no address")
 
     def connect(self):
-        self.sock = self._open()
+        # http.client drops self.sock once a closing response starts; the body is still
+        # read through it, so keep our own handle for timeouts and the watchdog.
+        self.sock = self.live = self._open()
 
 
 class _PinnedHTTPS(_PinnedHTTP):
@@ -135,14 +158,14 @@ class _PinnedHTTPS(_PinnedHTTP):
 
     def connect(self):
         ctx = ssl.create_default_context()
-        self.sock = ctx.wrap_socket(self._open(), server_hostname=self.host)
+        self.sock = self.live = ctx.wrap_socket(self._open(), server_hostname=self.host)
 
 
 def fetch_url(url: str, limits: FetchLimits = FetchLimits()) -> bytes:
     """The body of an http(s) URL, within the limits; LabsError with one clear line otherwise."""
     allow_private = _private_allowed(limits)
     deadline = time.monotonic() + limits.total_timeout
-    for hop in range(limits.max_redirects + 1):
+    for _ in range(limits.max_redirects + 1):
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
@@ -153,7 +176,7 @@ def fetch_url(url: str, limits: FetchLimits = FetchLimits()) -> bytes:
             raise LabsError(f"bad port in URL {url!r}") from None
         if not host:
             raise LabsError(f"no host in URL {url!r}")
-        addrs = _resolve(host, port, allow_private)
+        addrs = _resolve(host, port, allow_private, deadline - time.monotonic())
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise LabsError(f"timed out after {limits.total_timeout:g} s fetching {url}")
@@ -165,10 +188,12 @@ def fetch_url(url: str, limits: FetchLimits = FetchLimits()) -> bytes:
         watchdog.daemon = True
         watchdog.start()
         try:
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            # Browsers send spaces and non-ASCII percent-encoded; http.client refuses them raw.
+            path = quote(parts.path or "/", safe=_PATH_SAFE) + (f"?{quote(parts.query, safe=_QUERY_SAFE)}"
+                                                                 if parts.query else "")
             conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "image/*,*/*;q=0.5",
                                                "Accept-Encoding": "identity"})
-            conn.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            conn.live.settimeout(max(0.01, deadline - time.monotonic()))
             resp = conn.getresponse()
             if resp.status in (301, 302, 303, 307, 308):
                 location = resp.getheader("Location")
@@ -180,10 +205,10 @@ def fetch_url(url: str, limits: FetchLimits = FetchLimits()) -> bytes:
                 raise LabsError(f"HTTP {resp.status} {resp.reason} for {url}: check the image URL")
             declared = resp.getheader("Content-Length")
             if declared and declared.isdigit() and int(declared) > limits.max_bytes:
-                raise LabsError(f"image at {url} is {int(declared) / 2**20:.1f} MB, over the "
-                                f"{limits.max_bytes / 2**20:g} MB limit")
+                raise LabsError(f"the file at {url} is {_size(int(declared))}, over the {_size(limits.max_bytes)} "
+                                "limit: use a smaller image")
             return _read_limited(resp, conn, deadline, limits, url)
-        except (OSError, http.client.HTTPException) as err:
+        except (OSError, ValueError, http.client.HTTPException) as err:
             if isinstance(err, TimeoutError) or time.monotonic() >= deadline - 0.05:
                 raise LabsError(f"timed out after {limits.total_timeout:g} s fetching {url}") from None
             if isinstance(err, ssl.SSLError):
@@ -195,10 +220,10 @@ def fetch_url(url: str, limits: FetchLimits = FetchLimits()) -> bytes:
     raise LabsError(f"more than {limits.max_redirects} redirects fetching the image URL")
 
 
-def _shut(conn: http.client.HTTPConnection) -> None:
+def _shut(conn: _PinnedHTTP) -> None:
     try:
-        if conn.sock is not None:
-            conn.sock.shutdown(socket.SHUT_RDWR)
+        if conn.live is not None:
+            conn.live.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
 
@@ -209,7 +234,7 @@ def _read_limited(resp, conn, deadline: float, limits: FetchLimits, url: str) ->
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
-        conn.sock.settimeout(remaining)
+        conn.live.settimeout(remaining)
         chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read(65536)
         if not chunk:
             if time.monotonic() >= deadline - 0.05:  # the watchdog shut the socket
@@ -217,7 +242,7 @@ def _read_limited(resp, conn, deadline: float, limits: FetchLimits, url: str) ->
             return b"".join(chunks)
         size += len(chunk)
         if size > limits.max_bytes:
-            raise LabsError(f"image at {url} is over the {limits.max_bytes / 2**20:g} MB limit")
+            raise LabsError(f"the file at {url} is over the {_size(limits.max_bytes)} limit: use a smaller image")
         chunks.append(chunk)
 
 
@@ -232,6 +257,8 @@ def decode_image(data: bytes | io.BufferedIOBase, limits: FetchLimits = FetchLim
                         "limit): use a smaller image") from None
     except UnidentifiedImageError:
         raise LabsError(f"{what} is not an image Pillow can read (JPEG, PNG, WebP, GIF, ...)") from None
+    except (OSError, ValueError, SyntaxError) as err:
+        raise LabsError(f"{what} is a damaged or truncated image ({err})") from None
     w, h = img.size
     if w * h > limits.max_pixels:
         raise LabsError(f"{what} is {w}x{h} pixels, over the {limits.max_pixels / 1e6:g} MP limit: "
@@ -288,6 +315,6 @@ def load_image(source, limits: FetchLimits = FetchLimits(), allow_paths: bool = 
     if not path.is_file():
         raise LabsError(f"image file not found: {path}")
     if path.stat().st_size > limits.max_bytes:
-        raise LabsError(f"{path} is over the {limits.max_bytes / 2**20:g} MB limit")
+        raise LabsError(f"{path} is over the {_size(limits.max_bytes)} limit: use a smaller image")
     with path.open("rb") as f:
         return decode_image(f.read(), limits, what=str(path))

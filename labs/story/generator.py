@@ -5,7 +5,7 @@
     result["caption"], result["story"], result["word_count"]
 
 Models load lazily on first use, once per process (shared by every generator
-instance and every user), on the GPU in bf16 when there is one. torch and
+instance and every user; see models.py), on the GPU in bf16 when there is one. torch and
 transformers are imported inside functions so `import labs.story` stays light.
 """
 
@@ -17,17 +17,15 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Iterator
 
 from labs.core.errors import LabsError
 from labs.story.fetch import FetchLimits, load_image
+from labs.story.models import (CAPTION_ENV, DEFAULT_CAPTION_MODEL, DEFAULT_STORY_MODEL, STORY_ENV, check_folder,
+                               load_model)
 
 PROMPT = "This is a story about {caption}. One day,"
-CAPTION_ENV, STORY_ENV = "LABS_CAPTION_MODEL", "LABS_STORY_MODEL"
-DEFAULT_CAPTION_MODEL = "Salesforce/blip-image-captioning-base"
-DEFAULT_STORY_MODEL = "roneneldan/TinyStories-33M"
 
 # max_new_tokens per preset. TinyStories text runs ~1.3 GPT-2 tokens per word; the story
 # shown adds the ~12-word prompt and loses the cut partial sentence (~8 words), so these
@@ -43,7 +41,7 @@ class StorySettings:
     repetition_penalty: float = 1.2    # >1 discourages repeated tokens (prompt included)
     seed: int | None = None            # None: a fresh random seed, reported in the result
     num_beams: int = 3                 # caption beam search width (beams caption better than sampling)
-    max_caption_tokens: int = 30       # BLIP captions are ~8-15 tokens
+    max_caption_tokens: int = 20       # BLIP's own max_length; its captions run ~8-15 tokens
 
     def check(self) -> None:
         if self.length not in LENGTHS:
@@ -95,133 +93,6 @@ def clean_caption(text: str) -> str:
     return text or "a picture"
 
 
-# ---------------------------------------------------------------- model loading
-
-@dataclass
-class _Loaded:
-    model: Any
-    processor: Any                                          # BlipProcessor or a tokenizer
-    device: Any
-    dtype: Any
-    lock: threading.Lock = field(default_factory=threading.Lock)  # one generate at a time per model
-
-
-_CACHE: dict[tuple, _Loaded] = {}
-_CACHE_LOCK = threading.Lock()  # also serialises first imports: lazy imports racing in threads can deadlock
-_HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
-
-
-def _offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in {"1", "true", "yes", "on"}
-               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
-def hub_reachable(timeout: float = 2.0) -> bool:
-    """Whether the Hugging Face hub answers within `timeout` s (any HTTP status counts)."""
-    import urllib.error
-    import urllib.request
-
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    answer: list[bool] = []
-
-    def probe():
-        try:
-            urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout).close()
-            answer.append(True)
-        except urllib.error.HTTPError:
-            answer.append(True)
-        except Exception:  # noqa: BLE001 - DNS, refused, TLS, timeout: all mean "not now"
-            answer.append(False)
-
-    # A thread, because DNS lookups ignore socket timeouts.
-    t = threading.Thread(target=probe, daemon=True)
-    t.start()
-    t.join(timeout + 0.5)
-    return bool(answer and answer[0])
-
-
-def _first_line(err: BaseException) -> str:
-    line = (str(err).strip().splitlines() or [type(err).__name__])[0]
-    return line[:160]
-
-
-def _from_pretrained(loader, model_id: str, env: str, label: str):
-    """loader(model_id, local_files_only) under the offline rule: cache or folder first,
-    then the network only if the hub answers, so no-internet fails in seconds, not minutes."""
-    fix = f"set {env}=/path/to/local/folder (a save_pretrained folder) or a reachable hub id"
-    local = Path(model_id).expanduser()
-    is_folder = local.exists() or not _HUB_ID.fullmatch(model_id)
-    if is_folder and not local.is_dir():
-        raise LabsError(f"{label} folder {model_id} does not exist: {fix}")
-    from transformers.utils import logging as hf_logging
-
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # a local load takes a second: its bars are noise in the CLI
-    try:
-        return loader(str(local) if is_folder else model_id, True)
-    except Exception as err:  # noqa: BLE001 - OSError, ValueError, corrupt json/safetensors...
-        if is_folder:
-            raise LabsError(f"{label} folder {model_id} is not a usable model ({_first_line(err)}): {fix}") from None
-    finally:
-        if bars:  # a download's progress bar is worth seeing
-            hf_logging.enable_progress_bar()
-    if _offline():
-        raise LabsError(f"{label} {model_id!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set: "
-                        f"download it once online, or {fix}")
-    if not hub_reachable():
-        raise LabsError(f"{label} {model_id!r} is not cached and huggingface.co is unreachable (offline?): "
-                        f"connect once to download it, or {fix}")
-    try:
-        return loader(model_id, False)
-    except Exception as err:  # noqa: BLE001
-        raise LabsError(f"{label} {model_id!r} could not be downloaded ({_first_line(err)}): {fix}") from None
-
-
-def _device_and_dtype(device=None, dtype=None):
-    import torch
-
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if dtype is None:
-        dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-    elif isinstance(dtype, str):
-        dtype = getattr(torch, dtype)
-    return device, dtype
-
-
-def _load_blip(model_id, local_only, dtype):
-    from transformers import BlipForConditionalGeneration, BlipProcessor
-
-    processor = BlipProcessor.from_pretrained(model_id, local_files_only=local_only)
-    model = BlipForConditionalGeneration.from_pretrained(model_id, local_files_only=local_only, dtype=dtype)
-    return model, processor
-
-
-def _load_causal_lm(model_id, local_only, dtype):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(model_id, local_files_only=local_only)
-    model = AutoModelForCausalLM.from_pretrained(model_id, local_files_only=local_only, dtype=dtype)
-    return model, tokenizer
-
-
-# kind -> (environment variable, label in messages, loader)
-_KINDS = {"caption": (CAPTION_ENV, "caption model", _load_blip),
-          "story": (STORY_ENV, "story model", _load_causal_lm)}
-
-
-def load_model(kind: str, model_id: str, device=None, dtype=None) -> _Loaded:
-    """The cached model bundle, loading it on first use (thread-safe, once per process)."""
-    env, label, loader = _KINDS[kind]
-    with _CACHE_LOCK:
-        dev, dt = _device_and_dtype(device, dtype)
-        key = (kind, model_id, str(dev), str(dt))
-        if key not in _CACHE:
-            model, processor = _from_pretrained(lambda mid, lo: loader(mid, lo, dt), model_id, env, label)
-            model.to(dev).eval().requires_grad_(False)
-            _CACHE[key] = _Loaded(model, processor, dev, dt)
-        return _CACHE[key]
-
-
 # ---------------------------------------------------------------- the generator
 
 class ImageStoryGenerator:
@@ -229,7 +100,8 @@ class ImageStoryGenerator:
 
     caption_model / story_model: hub id or local folder; default $LABS_CAPTION_MODEL /
     $LABS_STORY_MODEL, else the seed's models. device/dtype default to CUDA + bf16 when
-    present, else CPU + float32. allow_paths=False refuses local file paths (web use).
+    present; on CPU the caption runs in bf16 where the CPU has native bf16 and the story
+    in float32 (see models.py). allow_paths=False refuses local file paths (web use).
     """
 
     def __init__(self, caption_model: str | None = None, story_model: str | None = None, device=None,
@@ -243,11 +115,13 @@ class ImageStoryGenerator:
     def load(self) -> float:
         """Load both models (a no-op when cached); seconds spent. Fails fast with a LabsError."""
         t0 = time.perf_counter()
+        check_folder("caption", self.caption_model)
+        check_folder("story", self.story_model)
         load_model("caption", self.caption_model, self.device, self.dtype)
         load_model("story", self.story_model, self.device, self.dtype)
         return time.perf_counter() - t0
 
-    def caption(self, image, num_beams: int = 3, max_caption_tokens: int = 30) -> str:
+    def caption(self, image, num_beams: int = 3, max_caption_tokens: int = 20) -> str:
         """BLIP caption of an image (URL, path, bytes or PIL image), cleaned for the prompt."""
         import torch
 
@@ -287,7 +161,7 @@ class ImageStoryGenerator:
 
         def work():
             try:
-                # generate() samples from the global RNG: the per-model lock makes the seed
+                # generate() samples from the global RNG: the model's lock makes the seed
                 # hold when users overlap (their stories run one after the other).
                 with lm.lock, torch.inference_mode():
                     torch.manual_seed(seed)

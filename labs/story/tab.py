@@ -43,9 +43,12 @@ def tell_story(url, image, length, temperature, top_p, repetition_penalty, seed,
     url = (url or "").strip()
     # Paths typed into a public page must not read the server's disk: URLs only.
     generator = ImageStoryGenerator(allow_paths=False)
+    # Clear the last story first, so an error below is not shown beside stale results.
+    yield gr.skip(), "", "", "fetching the image…" if url else "captioning…"
     try:
         if url:
             picture = load_image(url, generator.fetch_limits, allow_paths=False)
+            yield picture, "", "", "captioning…"
         elif image is not None:
             picture = image
         else:
@@ -54,12 +57,11 @@ def tell_story(url, image, length, temperature, top_p, repetition_penalty, seed,
         stream = generator.stream_from_image(picture, length, temperature=float(temperature), top_p=float(top_p),
                                              repetition_penalty=float(repetition_penalty), seed=seed,
                                              num_beams=int(num_beams))
-        shown = picture if url else gr.skip()
         for r in stream:
-            yield shown, r["caption"], r["story"], _stats(r)
-            shown = gr.skip()  # send a fetched picture once, not once per token
+            yield gr.skip(), r["caption"], r["story"], _stats(r)  # gr.skip: the picture is not resent per token
     except LabsError as err:
-        raise gr.Error(str(err)) from None
+        yield gr.skip(), gr.skip(), gr.skip(), ""
+        raise gr.Error(str(err), duration=None) from None  # stays until closed: it says how to fix things
 
 
 def build() -> None:
@@ -73,7 +75,7 @@ def build() -> None:
                 ex = gr.Examples([[str(p)] for p in examples], inputs=[image], label="Examples",
                                  examples_per_page=8, api_visibility="private")
             length = gr.Radio(list(LENGTHS), value=DEFAULTS.length, label="Length",
-                              info="short ≈ 130 words, medium ≈ 165, long ≈ 175")
+                              info="token budgets aimed at ≈130 / 165 / 175 words")
             with gr.Accordion("Generation settings", open=False):
                 temperature = gr.Slider(0.1, 1.5, value=DEFAULTS.temperature, step=0.05, label="Temperature")
                 top_p = gr.Slider(0.1, 1.0, value=DEFAULTS.top_p, step=0.05, label="Top-p")

@@ -1,0 +1,172 @@
+"""The Image story tab through gradio_client, and the `python -m labs story` CLI, with tiny models."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from story_fixtures import build_tiny_models
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "assets" / "examples"
+CAT = EXAMPLES / "cat.jpg"
+DEFAULT_CONTROLS = ("short", 0.7, 0.9, 1.2, 5, 3)  # length, temperature, top-p, repetition penalty, seed, beams
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # see test_story_generator.py
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    return build_tiny_models(tmp_path_factory.mktemp("story-models"))
+
+
+@pytest.fixture
+def story_env(tiny_models, monkeypatch):
+    monkeypatch.setenv("LABS_CAPTION_MODEL", str(tiny_models[0]))
+    monkeypatch.setenv("LABS_STORY_MODEL", str(tiny_models[1]))
+    return tiny_models
+
+
+@pytest.fixture(scope="module")
+def story_url():
+    """A Blocks app holding just the Image story tab, launched locally."""
+    import gradio as gr
+
+    from labs.story.tab import build
+
+    with gr.Blocks() as demo:
+        build()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def image_server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(EXAMPLES)))
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def _client(url):
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def test_examples_are_small_real_photos():
+    from PIL import Image
+
+    photos = sorted(EXAMPLES.glob("*.jpg"))
+    assert len(photos) >= 4
+    for p in photos:
+        assert p.stat().st_size < 200_000
+        with Image.open(p) as img:
+            assert img.mode == "RGB" and min(img.size) >= 256
+    assert all(p.stem in (ROOT / "assets" / "CREDITS.md").read_text() for p in photos)
+
+
+def test_tab_streams_caption_and_story(story_url, story_env):
+    from gradio_client import handle_file
+
+    job = _client(story_url).submit("", handle_file(str(CAT)), *DEFAULT_CONTROLS, api_name="/story")
+    updates = list(job)
+    _, caption, story, stats = job.result()
+    assert len(updates) > 10  # token by token, not all at once
+    assert story.startswith(f"This is a story about {caption}. One day,")
+    assert f"**{len(story.split())} words**" in stats and "tokens/s" in stats and "seed 5" in stats
+    stories = [u[2] for u in updates[:-1]]
+    assert all(b.startswith(a) for a, b in zip(stories, stories[1:]))
+
+
+def test_tab_fetches_urls_only_with_the_opt_in(story_url, story_env, image_server, monkeypatch):
+    from gradio_client.exceptions import AppError
+
+    client = _client(story_url)
+    with pytest.raises(AppError, match="refusing to fetch from 127.0.0.1.*LABS_ALLOW_PRIVATE_URLS=1"):
+        client.predict(f"{image_server}/cat.jpg", None, *DEFAULT_CONTROLS, api_name="/story")
+    with pytest.raises(AppError, match="not an http"):  # no reading the server's disk from a public page
+        client.predict(str(CAT), None, *DEFAULT_CONTROLS, api_name="/story")
+    monkeypatch.setenv("LABS_ALLOW_PRIVATE_URLS", "1")
+    image, caption, story, _ = client.predict(f"{image_server}/cat.jpg", None, *DEFAULT_CONTROLS, api_name="/story")
+    assert image and story.startswith(f"This is a story about {caption}.")
+
+
+def test_tab_says_when_models_are_unavailable_and_keeps_working(story_url, story_env, monkeypatch):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    client = _client(story_url)
+    monkeypatch.setenv("LABS_STORY_MODEL", "/nonexistent")
+    t0 = time.perf_counter()
+    with pytest.raises(AppError, match="story model folder /nonexistent does not exist.*LABS_STORY_MODEL="):
+        client.predict("", handle_file(str(CAT)), *DEFAULT_CONTROLS, api_name="/story")
+    # fails fast, not after transformers' minutes of retries (the 5-s figure is measured on an idle
+    # machine; here the bound only has to separate seconds from minutes on a loaded CI runner)
+    assert time.perf_counter() - t0 < 30
+    with pytest.raises(AppError, match="no image"):
+        client.predict("", None, *DEFAULT_CONTROLS, api_name="/story")
+    monkeypatch.setenv("LABS_STORY_MODEL", str(story_env[1]))
+    assert client.predict("", handle_file(str(CAT)), *DEFAULT_CONTROLS, api_name="/story")[2]
+
+
+# ---------------------------------------------------------------- CLI
+
+def test_cli_one_image(story_env, capsys):
+    from labs.__main__ import main
+
+    assert main(["story", str(CAT), "--length", "short", "--seed", "4"]) == 0
+    out = capsys.readouterr().out
+    caption = out.split("Caption: ", 1)[1].splitlines()[0]
+    assert f"This is a story about {caption}. One day," in out
+    assert "words · caption" in out and "seed 4" in out
+
+
+def test_cli_interactive_loops_until_an_empty_line(story_env, capsys, monkeypatch):
+    from labs.__main__ import main
+
+    answers = iter([str(CAT), "short", "nope.jpg", "", str(CAT), "epic", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    assert main(["story", "--seed", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.count("This is a story about") == 1
+    assert "image file not found: nope.jpg" in captured.err and "unknown length 'epic'" in captured.err
+
+
+def test_cli_unavailable_model_exits_2_with_one_line(tiny_models, story_env, capsys, monkeypatch):
+    from labs.__main__ import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["story", str(CAT), "--story-model", "nobody/no-such-story-model"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: story model 'nobody/no-such-story-model' is not in the local Hugging Face cache")
+    assert "LABS_STORY_MODEL=/path/to/local/folder" in err and "\n" not in err
+    # The real entry point, with a model folder that is missing (fails before torch loads).
+    env = {**os.environ, "LABS_STORY_MODEL": "/nonexistent"}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "labs", "story", str(CAT)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == ("error: story model folder /nonexistent does not exist: "
+                                   "set LABS_STORY_MODEL=/path/to/local/folder (a save_pretrained folder) "
+                                   "or a reachable hub id")
+    # fails fast, not after transformers' minutes of retries (the 5-s figure is measured on an idle
+    # machine; here the bound only has to separate seconds from minutes on a loaded CI runner)
+    assert time.perf_counter() - t0 < 30

@@ -1,0 +1,185 @@
+"""ImageStoryGenerator through the real from_pretrained path, with tiny random models."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from story_fixtures import build_tiny_models
+
+from labs.core.errors import LabsError
+from labs.story import LENGTHS, PROMPT, ImageStoryGenerator, cut_at_sentence, word_count
+from labs.story import generator as gen_module
+
+CAT = Path(__file__).resolve().parents[1] / "assets" / "examples" / "cat.jpg"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # Two shared cores: intra-op threads spin against each other on tiny matmuls (10x slower).
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    return build_tiny_models(tmp_path_factory.mktemp("story-models"))
+
+
+@pytest.fixture
+def story_env(tiny_models, monkeypatch):
+    caption_dir, story_dir = tiny_models
+    monkeypatch.setenv("LABS_CAPTION_MODEL", str(caption_dir))
+    monkeypatch.setenv("LABS_STORY_MODEL", str(story_dir))
+    return tiny_models
+
+
+# ---------------------------------------------------------------- pure helpers
+
+@pytest.mark.parametrize("text, start, expected", [
+    ("One day, the cat sat. Then it ran aw", 0, "One day, the cat sat."),
+    ('Tom said, "I like it!" Then he la', 0, 'Tom said, "I like it!"'),
+    ("They played all day! The end. ", 0, "They played all day! The end."),
+    ("It was fun... and then", 0, "It was fun..."),
+    ("She had 3.5 apples and one pe", 0, "She had 3.5 apples and one"),  # "3.5" ends nothing
+    ("Mr. Brown waved and smi", 0, "Mr. Brown waved and"),           # nor does "Mr."
+    ("Is it (really) over?) Yes", 0, "Is it (really) over?)"),
+    ("This is a story about a cat. One day, the cat jum", 37, "This is a story about a cat. One day, the cat"),
+    ("This is a story about a cat. One day,xyz", 37, "This is a story about a cat. One day,"),
+    ("This is a story about a cat. One day,", 37, "This is a story about a cat. One day,"),
+])
+def test_cut_at_sentence(text, start, expected):
+    assert cut_at_sentence(text, start) == expected
+
+
+def test_cut_never_ends_mid_word():
+    text = "the cat ran. to the big tree and sat down, happy with mom. she said hi to the little dog"
+    for n in range(1, len(text) + 1):
+        cut = cut_at_sentence(text[:n])
+        assert text.startswith(cut)
+        rest = text[len(cut):]
+        assert not (cut[-1:].isalnum() and rest[:1].isalnum()), (n, cut)
+
+
+def test_word_count():
+    assert word_count("  One day,\nthe  cat sat. ") == 5
+
+
+# ---------------------------------------------------------------- the generator
+
+def test_generate_from_image(story_env):
+    r = ImageStoryGenerator().generate_from_image(image_path=str(CAT), length="short", seed=7)
+    assert r["stage"] == "done"
+    assert r["prompt"] == PROMPT.format(caption=r["caption"]) == f"This is a story about {r['caption']}. One day,"
+    assert r["caption"] and not r["caption"].endswith(".")
+    assert r["story"].startswith(r["prompt"])
+    assert r["word_count"] == len(r["story"].split()) > len(r["prompt"].split())
+    assert r["story"].endswith((".", "!", "?"))  # the tiny model writes "." now and then
+    assert r["tokens"] == LENGTHS["short"]  # it (almost) never samples EOS: the budget is what stops it
+    assert r["seed"] == 7 and r["length"] == "short"
+    for key in ("caption_seconds", "story_seconds", "first_token_seconds", "tokens_per_second"):
+        assert r[key] >= 0
+    assert r["caption_model"] == str(story_env[0])
+
+
+def test_stream_grows_then_cuts_at_a_sentence(story_env):
+    stages, stories = [], []
+    for r in ImageStoryGenerator().stream_from_image(CAT, "short", seed=3):
+        stages.append(r["stage"])
+        stories.append(r["story"])
+    assert stages[0] == "caption" and stages[-1] == "done" and stages.count("story") >= LENGTHS["short"] // 2
+    raw = stories[:-1]
+    assert all(b.startswith(a) for a, b in zip(raw, raw[1:]))  # the story only grows, token by token
+    assert len(raw[-1]) > len(raw[1]) > len(raw[0])
+    prompt = raw[0]
+    assert stories[-1] == cut_at_sentence(raw[-1], len(prompt))
+
+
+def test_same_seed_same_story_other_seed_other_story(story_env):
+    g = ImageStoryGenerator()
+    a = g.generate_from_image(Image.open(CAT), "short", seed=11)
+    b = g.generate_from_image(str(CAT), "short", seed=11)
+    c = g.generate_from_image(str(CAT), "short", seed=12)
+    assert a["caption"] == b["caption"]  # beam search is deterministic; PIL and path give the same image
+    assert a["story"] == b["story"]
+    assert a["story"] != c["story"]
+
+
+def test_length_presets_set_the_token_budget(story_env):
+    g = ImageStoryGenerator()
+    assert g.generate_from_image(CAT, "long", seed=1)["tokens"] == LENGTHS["long"] > LENGTHS["short"]
+    with pytest.raises(LabsError, match="short, medium, long"):
+        g.generate_from_image(CAT, "epic")
+
+
+def test_concurrent_users_share_models_and_keep_their_seeds(story_env):
+    g = ImageStoryGenerator()
+    expected = {s: g.generate_from_image(CAT, "short", seed=s)["story"] for s in (1, 2, 3)}
+    got, loaded = {}, []
+
+    def user(seed):
+        loaded.append(gen_module.load_model("story", str(story_env[1])))
+        got[seed] = ImageStoryGenerator().generate_from_image(CAT, "short", seed=seed)["story"]
+
+    threads = [threading.Thread(target=user, args=(s,)) for s in (1, 2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert got == expected
+    assert all(m is loaded[0] for m in loaded)  # one model object for everyone
+
+
+def test_abandoned_stream_stops_generating(story_env):
+    g = ImageStoryGenerator()
+    stream = g.stream_from_image(CAT, "long", seed=5)
+    for _ in range(4):
+        next(stream)
+    stream.close()  # what a cancelled UI request does
+    lm = gen_module.load_model("story", str(story_env[1]))
+    t0 = time.perf_counter()
+    assert lm.lock.acquire(timeout=5)  # the generating thread let go of the model
+    lm.lock.release()
+    assert time.perf_counter() - t0 < 2
+
+
+# ---------------------------------------------------------------- unavailable models
+
+def _fails_fast(match, **kwargs) -> str:
+    t0 = time.perf_counter()
+    with pytest.raises(LabsError, match=match) as info:
+        ImageStoryGenerator(**kwargs).load()
+    assert time.perf_counter() - t0 < 5
+    assert "\n" not in str(info.value)
+    return str(info.value)
+
+
+def test_missing_folder_names_the_model_and_the_fix(story_env):
+    msg = _fails_fast("story model folder /nonexistent does not exist", story_model="/nonexistent")
+    assert "LABS_STORY_MODEL=/path/to/local/folder" in msg
+
+
+def test_uncached_hub_id_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    msg = _fails_fast("not in the local Hugging Face cache", caption_model="nobody/no-such-blip-xyz")
+    assert "'nobody/no-such-blip-xyz'" in msg and "LABS_CAPTION_MODEL=/path/to/local/folder" in msg
+
+
+def test_uncached_hub_id_with_the_hub_unreachable(monkeypatch):
+    # Not told it is offline: the 2-s probe must answer instead of minutes of retries.
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    _fails_fast("unreachable", caption_model="nobody/no-such-blip-xyz")
+
+
+def test_corrupt_folder(tmp_path, story_env):
+    (tmp_path / "config.json").write_text("{ not json")
+    _fails_fast("is not a usable model.*LABS_STORY_MODEL=", story_model=str(tmp_path))
