@@ -55,8 +55,22 @@ def main(argv: list[str] | None = None) -> None:
                         help="default: GRADIO_SERVER_PORT, else the first free port from 7860")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     args = parser.parse_args(argv)
-    build_demo().launch(server_name=args.host, server_port=args.port, share=args.share,
-                        theme=gr.themes.Soft(), css=CSS)
+    demo = build_demo()
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, theme=gr.themes.Soft(), css=CSS,
+                prevent_thread_lock=True)
+    warm_imports()
+    demo.block_thread()
+
+
+def warm_imports() -> None:
+    """Import torch and the experiment modules now, in the main thread, while the page is already served:
+    the first click then starts training at once, and no two worker threads race on a first import
+    (see STACK-NOTES: lazy imports in handler threads can deadlock)."""
+    for module in ("labs.core.engine", "labs.residual.experiment", "sklearn.metrics"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ def test_abandoned_stream_stops_generating(story_env):
     t0 = time.perf_counter()
     assert lm.lock.acquire(timeout=5)  # the generating thread let go of the model
     lm.lock.release()
-    assert time.perf_counter() - t0 < 2
+    assert time.perf_counter() - t0 < 5
 
 
 # ---------------------------------------------------------------- unavailable models
@@ -156,7 +156,7 @@ def _fails_fast(match, **kwargs) -> str:
     t0 = time.perf_counter()
     with pytest.raises(LabsError, match=match) as info:
         ImageStoryGenerator(**kwargs).load()
-    assert time.perf_counter() - t0 < 5
+    assert time.perf_counter() - t0 < 15  # seconds, not transformers' minutes of retries (loaded CI margin)
     assert "\n" not in str(info.value)
     return str(info.value)
 

@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-subset", type=int, default=0, help="evaluate on the first N test images (0 = all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
     p.add_argument("--out", default=None, help="checkpoint path without suffix (default checkpoints/MODEL_DATASET)")
     p.add_argument("--download", action="store_true", help="download a missing data set with torchvision")
     p.add_argument("--dry-run", action="store_true", help="tiny run on digits, a few steps, into a temp folder")
@@ -87,7 +88,7 @@ def train_command(args) -> int:
     augment = args.augment if args.augment is not None else (data.image_shape[0] == 3 and data.image_shape[1] >= 32)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
                          weight_decay=args.weight_decay, schedule=args.schedule, label_smoothing=args.label_smoothing,
-                         augment=augment, seed=args.seed, log_every=20, grad_norms=False,
+                         augment=augment, seed=args.seed, log_every=20, grad_norms=False, threads=args.threads,
                          max_steps=3 if args.dry_run else 0)
     print(f"{args.model} {margs} ({count_parameters(model):,} parameters) on {args.dataset}: "
           f"{len(data.y_train):,} train / {len(data.y_test):,} test images", flush=True)
