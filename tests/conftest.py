@@ -17,11 +17,11 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def real_data_dir() -> Path | None:
-    """The unpacked real data sets ($LABS_DATA_DIR) if they hold cifar10.npz, else None."""
-    d = os.environ.get("LABS_DATA_DIR")
-    if d and (Path(d) / "cifar10.npz").exists():
-        return Path(d)
-    return None
+    """The data folder ($LABS_DATA_DIR, else the default cache) if the real sets are unpacked there."""
+    from labs.core.catalog import data_dir
+
+    d = data_dir()
+    return d if all((d / f"{n}.npz").exists() for n in ("mnist", "cifar10", "cifar100")) else None
 
 
 needs_real_data = pytest.mark.skipif(

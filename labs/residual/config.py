@@ -26,6 +26,7 @@ class MLPCompareConfig:
     train_subset: int = 0       # 0 = the whole train split
     seed: int = 0
     log_every: int = 20         # steps between live points / gradient-norm snapshots
+    eval_every: int = 150       # steps between test-accuracy points (MNIST: ~3 per epoch)
 
 
 @dataclass

@@ -79,7 +79,8 @@ def run_mlp_comparison(cfg: MLPCompareConfig, stop: threading.Event | None = Non
         data = data.subset(cfg.train_subset, None, seed=cfg.seed)
     c, h, _ = data.image_shape
     tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer="adam", weight_decay=0.0,
-                       schedule="onecycle", seed=cfg.seed, log_every=cfg.log_every, grad_norms=True)
+                       schedule="onecycle", seed=cfg.seed, log_every=cfg.log_every, grad_norms=True,
+                       eval_every=cfg.eval_every)
     state = LabState(config={"kind": "mlp", **asdict(cfg)})
     gens = {}
     for name in ("mlp", "residual_mlp"):

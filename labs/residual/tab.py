@@ -152,9 +152,9 @@ def build() -> None:
                 mlp_stop = gr.Button("Stop", variant="stop")
             mlp_status = gr.Markdown("")
             with gr.Row():
-                mlp_loss = gr.Plot(plots.empty_figure("Training loss"), label="Training loss")
-                mlp_acc = gr.Plot(plots.empty_figure("Test accuracy"), label="Test accuracy")
-            mlp_grad = gr.Plot(plots.empty_figure("Gradient norm per layer"), label="Gradient norms")
+                mlp_loss = gr.Plot(plots.empty_figure("Training loss"), label="Training loss", show_label=False)
+                mlp_acc = gr.Plot(plots.empty_figure("Test accuracy"), label="Test accuracy", show_label=False)
+            mlp_grad = gr.Plot(plots.empty_figure("Gradient norm per layer"), label="Gradient norms", show_label=False)
             mlp_table = gr.Dataframe(figures.mlp_table(None), label="Summary", interactive=False)
             mlp_data.change(data_note, mlp_data, mlp_note)
             ev = mlp_go.click(train_mlp, [mlp_data, depth, width, mlp_epochs, mlp_lr, mlp_bs, mlp_subset, mlp_seed],
@@ -188,10 +188,10 @@ def build() -> None:
                 cnn_stop = gr.Button("Stop", variant="stop")
             cnn_status = gr.Markdown("")
             with gr.Row():
-                cnn_loss = gr.Plot(plots.empty_figure("Training loss per run"), label="Training loss")
-                cnn_acc = gr.Plot(plots.empty_figure("Test accuracy per run"), label="Test accuracy")
+                cnn_loss = gr.Plot(plots.empty_figure("Training loss per run"), label="Training loss", show_label=False)
+                cnn_acc = gr.Plot(plots.empty_figure("Test accuracy per run"), label="Test accuracy", show_label=False)
             with gr.Row():
-                cnn_depth = gr.Plot(plots.empty_figure("Test accuracy vs depth"), label="Accuracy vs depth")
+                cnn_depth = gr.Plot(plots.empty_figure("Test accuracy vs depth"), label="Accuracy vs depth", show_label=False)
                 cnn_table = gr.Dataframe(figures.sweep_table(None), label="Results (the seed's table)",
                                          interactive=False)
             cnn_data.change(data_note, cnn_data, cnn_note)
