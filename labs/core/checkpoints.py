@@ -42,6 +42,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, model_name: str, model_a
     tmp_w, tmp_j = weights.with_suffix(".safetensors.tmp"), info.with_suffix(".json.tmp")
     save_file(state, str(tmp_w), metadata={"model": model_name})
     tmp_j.write_text(json.dumps(record, indent=1, allow_nan=True))
+    os.chmod(tmp_w, 0o644)  # safetensors writes 0600; a checkpoint is meant to be shared
     os.replace(tmp_w, weights)
     os.replace(tmp_j, info)
     return weights
