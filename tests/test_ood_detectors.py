@@ -1,0 +1,128 @@
+"""ODIN equals a hand computation; eps = 0 is temperature-scaled max softmax; every detector separates an easy pair."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from labs.core.errors import LabsError
+from labs.core.metrics import auroc
+from labs.ood import DETECTORS, odin_score
+from labs.ood.autoencoder import ConvAutoencoder, load_autoencoder, reconstruction_score, save_autoencoder
+from labs.ood.detectors import energy_from_logits, msp_from_logits
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one thread is faster than two fighting over a busy CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _linear_model(W, b):
+    lin = nn.Linear(W.shape[1], W.shape[0])
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor(W, dtype=torch.float32))
+        lin.bias.copy_(torch.tensor(b, dtype=torch.float32))
+    return nn.Sequential(nn.Flatten(), lin)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("T,eps", [(1.0, 0.002), (10.0, 0.004), (1000.0, 0.01)])
+def test_odin_equals_hand_computation(T, eps):
+    W = np.array([[1.0, -2.0], [0.5, 1.5], [-1.0, 0.25]])
+    b = np.array([0.1, -0.2, 0.05])
+    x = np.array([[0.3, -0.7], [1.2, 0.4], [-0.5, -0.1]])  # 3 inputs, 2 channels of 1x1 pixels
+    std = (0.25, 0.5)
+    model = _linear_model(W, b)
+    z = x @ W.T + b
+    p = _softmax(z / T)
+    onehot = np.eye(3)[z.argmax(1)]
+    grad = (p - onehot) @ W / T             # d CE(z/T, argmax) / dx for a linear model
+    x_new = x - eps * np.sign(grad) / np.array(std)
+    expected = _softmax((x_new @ W.T + b) / T).max(1)
+    got = odin_score(model, torch.tensor(x, dtype=torch.float32).view(3, 2, 1, 1), T, eps, std=std)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
+    # std=None: inputs in pixel units, the step is eps itself
+    x_raw = x - eps * np.sign(grad)
+    got_raw = odin_score(model, torch.tensor(x, dtype=torch.float32).view(3, 2, 1, 1), T, eps)
+    np.testing.assert_allclose(got_raw.numpy(), _softmax((x_raw @ W.T + b) / T).max(1), rtol=1e-5)
+    assert (got.numpy() >= _softmax(z / T).max(1) - 1e-6).all()  # moving against the gradient raises the score
+
+
+def test_eps_zero_is_temperature_scaled_max_softmax_and_model_untouched():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4 * 6 * 6, 5)).train()
+    x = torch.randn(7, 3, 8, 8)
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    model.train()
+    for T in (1.0, 3.0, 1000.0):
+        expected = torch.softmax(logits / T, 1).max(1).values
+        torch.testing.assert_close(odin_score(model, x, T, 0.0), expected)
+        torch.testing.assert_close(msp_from_logits(logits, T), expected)
+    odin_score(model, x, 10.0, 0.002, std=(0.2, 0.3, 0.4))
+    assert model.training and all(p.grad is None for p in model.parameters())  # mode restored, no weight grads
+    torch.testing.assert_close(energy_from_logits(logits, 1.0), torch.logsumexp(logits, 1))
+
+
+@pytest.mark.parametrize("T,eps", [(0.0, 0.0), (-1.0, 0.001), (float("nan"), 0.0), (1.0, -0.001), (1.0, 5.0),
+                                   (1e9, 0.0)])
+def test_bad_parameters_raise_one_clear_error(T, eps):
+    with pytest.raises(LabsError, match="temperature|epsilon"):
+        odin_score(_linear_model(np.eye(2), np.zeros(2)), torch.zeros(1, 2, 1, 1), T, eps)
+
+
+def _easy_pair():
+    """ID: two class templates + small noise; OOD: low-amplitude structureless noise."""
+    g = torch.Generator().manual_seed(0)
+    templates = torch.stack([torch.linspace(-1, 1, 8).repeat(3, 8, 1), -torch.linspace(-1, 1, 8).repeat(3, 8, 1)])
+    y = torch.arange(200) % 2
+    x_id = 1.5 * templates[y] + 0.05 * torch.randn(200, 3, 8, 8, generator=g)
+    x_ood = 0.3 * torch.randn(200, 3, 8, 8, generator=g)
+    return x_id, y, x_ood
+
+
+def test_every_detector_separates_an_easy_pair(tmp_path):
+    x_id, y, x_ood = _easy_pair()
+    torch.manual_seed(0)
+    clf = nn.Sequential(nn.Flatten(), nn.Linear(192, 2))
+    opt = torch.optim.Adam(clf.parameters(), lr=0.01)
+    for _ in range(30):
+        opt.zero_grad()
+        nn.functional.cross_entropy(clf(x_id), y).backward()
+        opt.step()
+    ae = ConvAutoencoder(3, widths=(8, 16), code=4)
+    opt = torch.optim.Adam(ae.parameters(), lr=0.02)
+    for _ in range(40):
+        opt.zero_grad()
+        (ae(x_id) - x_id).pow(2).mean().backward()
+        opt.step()
+    params = {"temperature": 10.0, "epsilon": 0.002, "std": (0.5, 0.5, 0.5)}
+    for name, det in DETECTORS.items():
+        net = ae if det.network == "autoencoder" else clf
+        kw = {k: v for k, v in params.items() if k in det.params}
+        s_id, s_ood = det.score(net, x_id, **kw), det.score(net, x_ood, **kw)
+        assert s_id.shape == (200,) and s_ood.shape == (200,), name
+        assert torch.isfinite(s_id).all() and torch.isfinite(s_ood).all(), name
+        assert auroc(s_id, s_ood) > 0.9, name
+        if det.from_logits is not None:
+            with torch.no_grad():
+                torch.testing.assert_close(det.from_logits(clf(x_id), 1.0), det.score(clf, x_id))
+    # the autoencoder round-trips through its safetensors + json checkpoint
+    path = save_autoencoder(tmp_path / "ae", ae, {"in_channels": 3, "widths": [8, 16], "code": 4}, dataset="toy")
+    ae2, meta = load_autoencoder(path)
+    assert meta["dataset"] == "toy" and meta["model"] == "conv_autoencoder"
+    torch.testing.assert_close(reconstruction_score(ae2, x_ood), reconstruction_score(ae, x_ood))
+    (tmp_path / "ae.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(LabsError, match="cannot be loaded"):
+        load_autoencoder(path)
+    with pytest.raises(LabsError, match="missing"):
+        load_autoencoder(tmp_path / "nothing")
