@@ -66,7 +66,8 @@ def warm_imports() -> None:
     """Import torch and the experiment modules now, in the main thread, while the page is already served:
     the first click then starts training at once, and no two worker threads race on a first import
     (see STACK-NOTES: lazy imports in handler threads can deadlock)."""
-    for module in ("labs.core.engine", "labs.residual.experiment", "sklearn.metrics"):
+    for module in ("labs.core.engine", "labs.residual.experiment", "labs.transfer.experiment", "labs.ood.experiment",
+                   "sklearn.metrics"):
         try:
             importlib.import_module(module)
         except ImportError:
