@@ -145,7 +145,7 @@ def build() -> None:
                     mlp_subset = gr.Number(value=0, precision=0, label="Train images (0 = all)")
                     mlp_seed = gr.Number(value=0, precision=0, label="Seed")
             mlp_note = gr.Markdown(data_note(default_mlp), elem_classes="labs-note")
-            gr.Markdown(f"Defaults: full MNIST, {m.epochs} epochs, about 15 s on a 2-core CPU. "
+            gr.Markdown(f"Defaults: full MNIST, {m.epochs} epochs, about 15 s on an idle 2-core CPU. "
                         f"Preset *full*: {MLP_PRESETS['full']['epochs']} epochs.", elem_classes="labs-note")
             with gr.Row():
                 mlp_go = gr.Button("Train both", variant="primary")
