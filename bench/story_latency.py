@@ -116,10 +116,10 @@ def main() -> None:
 
     import torch
 
-    from labs.story.models import cpu_has_native_bf16
+    from labs.core.hardware import cpu_has_bf16
 
     threads = [int(t) for t in args.threads.split(",")]
-    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, native CPU bf16: {cpu_has_native_bf16()}, "
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, native CPU bf16: {cpu_has_bf16()}, "
           f"load average {os.getloadavg()[0]:.1f} at the start (other work on the machine slows every figure)")
     # (label, device, dtype, threads); dtype None = the app's defaults
     configs = [(f"cpu default {t}t", "cpu", None, t) for t in threads]

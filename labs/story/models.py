@@ -9,7 +9,6 @@ network only if HF_HUB_OFFLINE is unset and the hub answers a 2-s probe.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from labs.core.errors import LabsError
+from labs.core.hardware import cpu_has_bf16
 
 CAPTION_ENV, STORY_ENV = "LABS_CAPTION_MODEL", "LABS_STORY_MODEL"
 DEFAULT_CAPTION_MODEL = "Salesforce/blip-image-captioning-base"
@@ -113,16 +113,6 @@ def _from_pretrained(loader, model_id: str, env: str, label: str):
         raise LabsError(f"{label} {model_id!r} could not be downloaded ({_first_line(err)}): {fix}") from None
 
 
-@functools.lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
-    """AVX512-BF16 or AMX: bf16 matmuls run natively (elsewhere they are emulated, and slower)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def _device_and_dtype(kind: str, device=None, dtype=None):
     import torch
 
@@ -135,7 +125,7 @@ def _device_and_dtype(kind: str, device=None, dtype=None):
         # BLIP's caption (ViT-B/16 at 384 px + beam search) is compute-bound: native bf16
         # halves it (1 thread: 3.3 -> 1.7 CPU-s, bench/story_latency.py). The story LM is
         # memory-bound at batch 1 and gained nothing (25 vs 26 tokens/s): it stays fp32.
-        dtype = torch.bfloat16 if kind == "caption" and cpu_has_native_bf16() else torch.float32
+        dtype = torch.bfloat16 if kind == "caption" and cpu_has_bf16() else torch.float32
     return device, dtype
 
 
