@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 CAPTION_WORDS = ["a", "cat", "dog", "sitting", "on", "the", "couch", "with", "cup", "of", "coffee", "red",
                  "rocket", "woman", "in", "space", "suit", "table", "grass", "small"]
 STORY_WORDS = ["the", "cat", "dog", "was", "happy", "and", "played", "with", "ball", "sun", "day", "he",
@@ -75,3 +77,30 @@ def build_tiny_models(root: Path) -> tuple[Path, Path]:
     lm.save_pretrained(story_dir)
     gpt.save_pretrained(story_dir)
     return caption_dir, story_dir
+
+
+# ---------------------------------------------------------------- pytest fixtures shared by the story tests
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Two shared cores: intra-op threads spin against each other on tiny matmuls (10x slower)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    return build_tiny_models(tmp_path_factory.mktemp("story-models"))
+
+
+@pytest.fixture
+def story_env(tiny_models, monkeypatch):
+    caption_dir, story_dir = tiny_models
+    monkeypatch.setenv("LABS_CAPTION_MODEL", str(caption_dir))
+    monkeypatch.setenv("LABS_STORY_MODEL", str(story_dir))
+    return tiny_models

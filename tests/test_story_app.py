@@ -12,34 +12,12 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from story_fixtures import build_tiny_models
+from story_fixtures import build_tiny_models, one_thread, story_env, tiny_models  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "assets" / "examples"
 CAT = EXAMPLES / "cat.jpg"
 DEFAULT_CONTROLS = ("short", 0.7, 0.9, 1.2, 5, 3)  # length, temperature, top-p, repetition penalty, seed, beams
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # see test_story_generator.py
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory):
-    return build_tiny_models(tmp_path_factory.mktemp("story-models"))
-
-
-@pytest.fixture
-def story_env(tiny_models, monkeypatch):
-    monkeypatch.setenv("LABS_CAPTION_MODEL", str(tiny_models[0]))
-    monkeypatch.setenv("LABS_STORY_MODEL", str(tiny_models[1]))
-    return tiny_models
 
 
 @pytest.fixture(scope="module")

@@ -8,37 +8,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from story_fixtures import build_tiny_models
+from story_fixtures import build_tiny_models, one_thread, story_env, tiny_models  # noqa: F401 (fixtures)
 
 from labs.core.errors import LabsError
 from labs.story import LENGTHS, PROMPT, ImageStoryGenerator, cut_at_sentence, word_count
 from labs.story import generator as gen_module
 
 CAT = Path(__file__).resolve().parents[1] / "assets" / "examples" / "cat.jpg"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Two shared cores: intra-op threads spin against each other on tiny matmuls (10x slower).
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory):
-    return build_tiny_models(tmp_path_factory.mktemp("story-models"))
-
-
-@pytest.fixture
-def story_env(tiny_models, monkeypatch):
-    caption_dir, story_dir = tiny_models
-    monkeypatch.setenv("LABS_CAPTION_MODEL", str(caption_dir))
-    monkeypatch.setenv("LABS_STORY_MODEL", str(story_dir))
-    return tiny_models
 
 
 # ---------------------------------------------------------------- pure helpers

@@ -181,13 +181,19 @@ def _run_grid(exp, temps, epss, progress):
     yield rows, best
 
 
+def _grid_setup(ckpt, ood, n, temperatures, epsilons, progress):
+    """Parse the grid, open the experiment and make sure its clean logits are cached."""
+    temps, epss = protocol.parse_grid(temperatures, "temperatures"), protocol.parse_grid(epsilons, "epsilons")
+    exp = _experiment(ckpt, ood, n)
+    progress(0, desc="clean forward pass")
+    ex.clean_logits(exp)
+    return exp, temps, epss
+
+
 def grid(ckpt, ood, n, temperatures, epsilons, progress=gr.Progress()):
     """Stream the grid search: (heatmap, table, best-pair text)."""
     try:
-        temps, epss = protocol.parse_grid(temperatures, "temperatures"), protocol.parse_grid(epsilons, "epsilons")
-        exp = _experiment(ckpt, ood, n)
-        progress(0, desc="clean forward pass")
-        ex.clean_logits(exp)
+        exp, temps, epss = _grid_setup(ckpt, ood, n, temperatures, epsilons, progress)
         for rows, best in _run_grid(exp, temps, epss, progress):
             yield _grid_outputs(temps, epss, rows, best)
     except LabsError as err:
@@ -197,10 +203,7 @@ def grid(ckpt, ood, n, temperatures, epsilons, progress=gr.Progress()):
 def compare(ckpt, ood, n, temperatures, epsilons, progress=gr.Progress()):
     """Grid search (cached pairs are instant), then every detector on the test half."""
     try:
-        temps, epss = protocol.parse_grid(temperatures, "temperatures"), protocol.parse_grid(epsilons, "epsilons")
-        exp = _experiment(ckpt, ood, n)
-        progress(0, desc="clean forward pass")
-        ex.clean_logits(exp)
+        exp, temps, epss = _grid_setup(ckpt, ood, n, temperatures, epsilons, progress)
         rows, best = [], None
         for rows, best in _run_grid(exp, temps, epss, progress):
             yield (*_grid_outputs(temps, epss, rows, best), gr.skip(), gr.skip(), gr.skip())
