@@ -29,27 +29,21 @@ class RunLog:
     steps: list = field(default_factory=list)
     step_epoch: list = field(default_factory=list)
     train_loss: list = field(default_factory=list)
-    train_acc: list = field(default_factory=list)
     eval_epoch: list = field(default_factory=list)
     test_acc: list = field(default_factory=list)
     eval_train_loss: list = field(default_factory=list)
     grad_steps: list = field(default_factory=list)
     grad_norms: list = field(default_factory=list)
-    grad_names: list = field(default_factory=list)
     end: dict = field(default_factory=dict)
-    images_per_s: float = 0.0
 
     def add(self, rec: dict) -> None:
         if rec["kind"] == "step":
             self.steps.append(rec["step"])
             self.step_epoch.append(rec["epoch"])
             self.train_loss.append(rec["train_loss"])
-            self.train_acc.append(rec["train_acc"])
-            self.images_per_s = rec["images_per_s"]
             if "grad_norms" in rec:
                 self.grad_steps.append(rec["step"])
                 self.grad_norms.append(rec["grad_norms"]["values"])
-                self.grad_names = rec["grad_norms"]["names"]
         elif rec["kind"] == "eval":
             self.eval_epoch.append(rec["epoch"])
             self.test_acc.append(rec["test_acc"])
