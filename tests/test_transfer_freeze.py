@@ -9,7 +9,8 @@ from labs.core.data import Dataset
 from labs.core.engine import TrainConfig, fit, run_to_end, seed_everything
 from labs.core.errors import LabsError
 from labs.core.models import MLP, ResNet, count_parameters
-from labs.transfer.freeze import FREEZE_STRATEGIES, FROZEN_MODULES, apply_strategy, is_frozen
+from labs.core.freeze import FrozenBatchNorm2d
+from labs.transfer.freeze import FREEZE_STRATEGIES, FROZEN_MODULES, apply_strategy
 
 # The seed's table: ResNet[7,7], widths (16, 32), 100-class head.
 SEED_TRAINABLE = {"Freeze input only": 162_180, "No freeze": 162_644, "Freeze all early": 129_188}
@@ -64,12 +65,13 @@ def test_one_step_changes_only_unfrozen_weights_and_bn_stats(name, optimizer):
     assert int(after["head.weight"].ne(before["head.weight"]).sum()) > 0
 
 
-def test_every_module_inside_a_frozen_block_is_marked():
+def test_every_batchnorm_inside_a_frozen_block_is_replaced():
     model = ResNet(depth=(1, 1), widths=(16, 32))
     apply_strategy(model, "Freeze all early")
-    marked = {n for n, m in model.named_modules() if is_frozen(m)}
-    assert {"stem", "stem.1", "stages.0", "stages.0.0.bn1", "stages.0.0.shortcut.1"} <= marked
-    assert not any(n.startswith(("stages.1", "head")) for n in marked)
+    frozen = {n for n, m in model.named_modules() if isinstance(m, FrozenBatchNorm2d)}
+    assert {"stem.1", "stages.0.0.bn1", "stages.0.0.bn2", "stages.0.0.shortcut.1"} == frozen
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for n, m in model.named_modules()
+                   if n.startswith(("stem", "stages.0")))
 
 
 def test_a_model_without_the_named_modules_is_refused():

@@ -12,7 +12,7 @@ from labs.core.errors import LabsError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a registered model on a registered data set and save a checkpoint")
-    p.add_argument("--model", default="resnet", help="mlp | residual_mlp | plain_cnn | resnet")
+    p.add_argument("--model", default="resnet", help="mlp | residual_mlp | plain_cnn | resnet | conv_autoencoder")
     p.add_argument("--dataset", default="cifar10", help="digits | mnist | cifar10 | cifar100 | svhn")
     p.add_argument("--depth", default=None, help="resnet/plain_cnn: blocks per stage, e.g. 7,7; mlp: layers, e.g. 16")
     p.add_argument("--widths", default=None, help="resnet/plain_cnn: channels per stage, e.g. 16,32; mlp: width")
@@ -46,71 +46,48 @@ def _ints(text: str | None) -> tuple[int, ...] | None:
     try:
         return tuple(int(t) for t in str(text).split(","))
     except ValueError:
-        raise LabsError(f"expected comma-separated whole numbers, got {text!r}") from None
-
-
-def model_args_for(model: str, spec_shape: tuple[int, int, int], num_classes: int, depth=None, widths=None) -> dict:
-    """Constructor arguments for `model` on data of shape (C, H, W)."""
-    c, h, _ = spec_shape
-    args = {"num_classes": num_classes, "in_channels": c, "image_size": h}
-    if model in ("mlp", "residual_mlp"):
-        if depth:
-            args["depth"] = depth[0]
-        if widths:
-            args["width"] = widths[0]
-    else:
-        if depth:
-            args["depth"] = list(depth)
-        if widths:
-            args["widths"] = list(widths)
-        elif depth and len(depth) != 2:
-            args["widths"] = [16 * 2 ** i for i in range(len(depth))]
-    return args
+        raise LabsError(f"invalid depth/widths: expected comma-separated whole numbers, got {text!r}") from None
 
 
 def train_command(args) -> int:
     import tempfile
 
-    from labs.core.checkpoints import save_checkpoint
-    from labs.core.data import load_dataset
-    from labs.core.engine import TrainConfig, fit, seed_everything
-    from labs.core.models import build_model, count_parameters
+    from labs.core import params
+    from labs.core.catalog import spec
+    from labs.core.engine import TrainConfig
+    from labs.core.recipes import train_and_save
 
     if args.dry_run:
         args.dataset, args.epochs, args.train_subset, args.test_subset = "digits", 1, 256, 128
         args.batch_size = min(args.batch_size, 64)
         args.out = args.out or str(Path(tempfile.mkdtemp(prefix="labs-dry-")) / f"{args.model}_digits")
-    data = load_dataset(args.dataset, download=args.download)
-    data = data.subset(args.train_subset or None, args.test_subset or None, seed=args.seed)
-    margs = model_args_for(args.model, data.image_shape, data.num_classes, _ints(args.depth), _ints(args.widths))
-    seed_everything(args.seed)
-    model = build_model(args.model, **margs)
-    augment = args.augment if args.augment is not None else (data.image_shape[0] == 3 and data.image_shape[1] >= 32)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-                         weight_decay=args.weight_decay, schedule=args.schedule, label_smoothing=args.label_smoothing,
-                         augment=augment, seed=args.seed, log_every=20, grad_norms=False, threads=args.threads,
-                         max_steps=3 if args.dry_run else 0)
-    print(f"{args.model} {margs} ({count_parameters(model):,} parameters) on {args.dataset}: "
-          f"{len(data.y_train):,} train / {len(data.y_test):,} test images", flush=True)
-    end = {}
-    for rec in fit(model, data, config, device=args.device):
-        if rec["kind"] == "step":
+    shape = spec(args.dataset).image_shape
+    augment = args.augment if args.augment is not None else (shape[0] == 3 and shape[1] >= 32)
+    config = params.build(TrainConfig, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          optimizer=args.optimizer, weight_decay=args.weight_decay, schedule=args.schedule,
+                          label_smoothing=args.label_smoothing, augment=augment, seed=args.seed, log_every=20,
+                          grad_norms=False, threads=args.threads, max_steps=3 if args.dry_run else 0)
+    for name in ("train_subset", "test_subset"):
+        params.check_value(name, params.Interval(int, 0, None), getattr(args, name))
+    out = args.out or str(Path(__file__).resolve().parents[2] / "checkpoints" / f"{args.model}_{args.dataset}")
+    for rec in train_and_save(args.model, args.dataset, config, out, depth=_ints(args.depth),
+                              widths=_ints(args.widths), n_train=args.train_subset, n_test=args.test_subset,
+                              device=args.device, download=args.download,
+                              command="python -m labs train " + " ".join(sys.argv[2:])):
+        if rec["kind"] == "start":
+            print(f"{rec['model']} {rec['model_args']} ({rec['parameters']:,} parameters) on {rec['dataset']}: "
+                  f"{rec['n_train']:,} train / {rec['n_test']:,} test images", flush=True)
+        elif rec["kind"] == "step":
             _progress(rec)
         elif rec["kind"] == "eval":
-            print(f"\repoch {rec['epoch']:5.2f}  train loss {rec['train_loss']:.4f}  test acc {rec['test_acc']:.2%}"
+            acc = f"  test acc {rec['test_acc']:.2%}" if "test_acc" in rec else f"  test loss {rec['test_loss']:.4f}"
+            print(f"\repoch {rec['epoch']:5.2f}  train loss {rec['train_loss']:.4f}{acc}"
                   f"  ({rec['seconds']:.0f} s)" + " " * 20, flush=True)
-        else:
-            end = rec
-    out = args.out or str(Path(__file__).resolve().parents[2] / "checkpoints" / f"{args.model}_{args.dataset}")
-    path = save_checkpoint(out, model, args.model, margs, dataset=args.dataset, num_classes=data.num_classes,
-                           normalization={"mean": list(data.mean), "std": list(data.std)},
-                           data={"n_train": len(data.y_train), "n_test": len(data.y_test)},
-                           config=end["config"], seed=args.seed,
-                           metrics={k: end[k] for k in ("final_test_acc", "best_test_acc", "final_train_loss",
-                                                        "steps", "seconds")},
-                           curves=end["history"], device=end["device"],
-                           command="python -m labs train " + " ".join(sys.argv[2:]))
-    print(f"final test accuracy {end['final_test_acc']:.2%}; checkpoint {path} (+ .json)")
+        elif rec["kind"] == "saved":
+            m = rec["metrics"]
+            final = (f"final test accuracy {m['final_test_acc']:.2%}" if "final_test_acc" in m
+                     else f"final test loss {m['final_test_loss']:.4f}")
+            print(f"{final}; checkpoint {rec['path']} (+ .json)")
     return 0
 
 

@@ -8,8 +8,15 @@
   {"names": [...], "values": [...]} (per-layer weight-gradient L2 norms, input
   side first) when config.grad_norms.
 - "eval": epoch, step, seconds, test_loss, test_acc (and train_loss of the epoch).
-- "end": the summary: final/best test accuracy, final train loss, steps,
+- "end": the summary: final/best test accuracy, final test and train loss, steps,
   seconds, stopped, history (the eval records), config.
+
+config.objective "reconstruction" trains an autoencoder on the same loop: the loss
+is the mean squared error to the normalised input, and the records carry no
+accuracies (train_acc, test_acc, final/best_test_acc are absent).
+
+Frozen layers need no care here: labs.core.freeze replaces their BatchNorm by a
+module without a training mode, so `model.train()` cannot unfreeze them.
 
 `stop` (a threading.Event) is checked between steps; a stopped run still ends
 with its "end" record, so nothing measured is lost.
@@ -30,19 +37,26 @@ from torch import nn
 from labs.core.data import Dataset, augment, to_model_input
 from labs.core.errors import LabsError
 from labs.core.hardware import cpu_has_bf16
+from labs.core.params import Boolean, Checked, Interval, Options, fail
+
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("onecycle", "cosine", "constant")
+OBJECTIVES = ("classification", "reconstruction")
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(Checked):
     epochs: int = 1               # passes over the train split
     batch_size: int = 128         # images per step
     lr: float = 0.05              # peak learning rate (OneCycle) or constant rate
-    optimizer: str = "sgd"        # "sgd" (Nesterov momentum) | "adam"
+    optimizer: str = "sgd"        # "sgd" (Nesterov momentum) | "adam" (AdamW: decoupled weight decay)
     momentum: float = 0.9         # SGD only
-    weight_decay: float = 5e-4    # L2, decoupled for Adam (AdamW)
+    weight_decay: float = 5e-4    # L2 for SGD, decoupled for AdamW
     schedule: str = "onecycle"    # "onecycle" (warm-up 25% then cosine down) | "cosine" | "constant"
-    label_smoothing: float = 0.0  # cross-entropy smoothing
+    label_smoothing: float = 0.0  # cross-entropy smoothing (classification only)
     augment: bool = False         # random crop (4-px zero padding) + horizontal flip
+    objective: str = "classification"  # "classification" (cross-entropy) | "reconstruction" (MSE to the input)
     seed: int = 0                 # shuffling, augmentation (and model init via seed_everything)
     log_every: int = 10           # steps between "step" records (the first step is always reported)
     eval_every: int = 0           # steps between test evaluations; 0 = at the end of every epoch
@@ -52,37 +66,32 @@ class TrainConfig:
     max_steps: int = 0            # stop after this many steps (0 = no limit); for smoke tests
     threads: int = 0              # CPU threads; 0 = all cores
 
+    CONSTRAINTS = {
+        "epochs": Interval(int, 1, 1000),
+        "batch_size": Interval(int, 1, 65536),
+        "lr": Interval(float, 0, 10, closed="right"),
+        "optimizer": Options(*OPTIMIZERS),
+        "momentum": Interval(float, 0, 1, closed="left"),
+        "weight_decay": Interval(float, 0, 1, closed="left"),
+        "schedule": Options(*SCHEDULES),
+        "label_smoothing": Interval(float, 0, 1, closed="left"),
+        "augment": Boolean(),
+        "objective": Options(*OBJECTIVES),
+        "seed": Interval(int, 0, 2**32 - 1),
+        "log_every": Interval(int, 1, 10**6),
+        "eval_every": Interval(int, 0, 10**9),
+        "grad_norms": Boolean(),
+        "amp": Options("auto", "bf16", "off"),
+        "compile": Boolean(),
+        "max_steps": Interval(int, 0, 10**9),
+        "threads": Interval(int, 0, 1024),
+    }
 
-OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("onecycle", "cosine", "constant")
 
-
-def validate(config: TrainConfig, n_train: int) -> None:
-    """Raise a LabsError naming the bad hyperparameter and its valid range."""
-    def bad(msg):
-        raise LabsError(msg)
-
-    if not isinstance(config.epochs, int) or not 1 <= config.epochs <= 1000:
-        bad(f"epochs must be a whole number from 1 to 1000, got {config.epochs!r}")
-    if not isinstance(config.batch_size, int) or config.batch_size < 1:
-        bad(f"batch size must be a positive whole number, got {config.batch_size!r}")
+def check_fits(config: TrainConfig, n_train: int) -> None:
+    """The one rule that needs the data: a step needs a full batch."""
     if config.batch_size > n_train:
-        bad(f"batch size {config.batch_size} is larger than the training set ({n_train} images); "
-            f"use at most {n_train} or train on more images")
-    if not (isinstance(config.lr, (int, float)) and math.isfinite(config.lr) and 0 < config.lr <= 10):
-        bad(f"learning rate must be a number in (0, 10], got {config.lr!r}")
-    if not (math.isfinite(config.weight_decay) and 0 <= config.weight_decay < 1):
-        bad(f"weight decay must be in [0, 1), got {config.weight_decay!r}")
-    if not (math.isfinite(config.momentum) and 0 <= config.momentum < 1):
-        bad(f"momentum must be in [0, 1), got {config.momentum!r}")
-    if not 0 <= config.label_smoothing < 1:
-        bad(f"label smoothing must be in [0, 1), got {config.label_smoothing!r}")
-    if config.optimizer not in OPTIMIZERS:
-        bad(f"unknown optimizer {config.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
-    if config.schedule not in SCHEDULES:
-        bad(f"unknown schedule {config.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
-    if config.amp not in ("auto", "bf16", "off"):
-        bad(f"amp must be auto, bf16 or off, got {config.amp!r}")
+        fail("batch_size", f"at most the training set's {n_train} images", config.batch_size)
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -111,15 +120,6 @@ def set_threads(threads: int = 0) -> None:
     torch.set_num_threads(threads or os.cpu_count() or 1)
 
 
-def train_mode(model: nn.Module) -> None:
-    """model.train(), except modules a freeze strategy marked `labs_frozen` (their BatchNorm
-    running statistics must not move)."""
-    model.train()
-    for m in model.modules():
-        if getattr(m, "labs_frozen", False):
-            m.eval()
-
-
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     """The trainable weight matrices/kernels along the main path, input side first."""
     return [(n, p) for n, p in model.named_parameters()
@@ -145,8 +145,17 @@ def predict(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int = 1024
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean, std, batch_size: int = 1024,
-             amp: str = "auto") -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) on uint8 NHWC images."""
+             amp: str = "auto", objective: str = "classification") -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) on uint8 NHWC images; for "reconstruction" (mean squared error
+    to the normalised input, nan)."""
+    if objective == "reconstruction":
+        device = next(model.parameters()).device
+        total = 0.0
+        with torch.inference_mode():
+            for i in range(0, len(x), batch_size):
+                xb = to_model_input(x[i:i + batch_size].to(device), mean, std)
+                total += float((model(xb).float() - xb).pow(2).mean(dim=(1, 2, 3)).sum())
+        return total / max(len(x), 1), float("nan")
     logits = predict(model, x, mean, std, batch_size, amp=amp)
     y = y.cpu()
     return float(nn.functional.cross_entropy(logits, y)), float((logits.argmax(1) == y).float().mean())
@@ -183,7 +192,7 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
     """Train `model` on `data`, yielding metrics dicts (see the module docstring)."""
     config = config or TrainConfig()
     n = len(data.y_train)
-    validate(config, n)
+    check_fits(config, n)
     device = pick_device(device)
     if device.type == "cpu":
         set_threads(config.threads)
@@ -203,7 +212,14 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
     if config.max_steps:
         total = min(total, config.max_steps)
     sched = _make_schedule(opt, config, total)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    classify = config.objective == "classification"
+    ce = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    if classify:
+        def loss_fn(out, xb, yb):
+            return ce(out.float(), yb)
+    else:  # reconstruction: mean squared error to the (normalised, augmented) input itself
+        def loss_fn(out, xb, yb):
+            return (out.float() - xb).pow(2).mean()
     gen = torch.Generator().manual_seed(config.seed)
     amp_ctx = lambda: autocast_for(model, device, config.amp)  # noqa: E731
     layers = weight_layers(model) if config.grad_norms else []
@@ -216,15 +232,18 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
     last_train_loss = float("nan")
 
     def do_eval(epoch_progress: float) -> dict:
-        test_loss, test_acc = evaluate(model, data.x_test, data.y_test, data.mean, data.std, amp=config.amp)
-        train_mode(model)
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test, data.mean, data.std, amp=config.amp,
+                                       objective=config.objective)
+        model.train()
         rec = {"kind": "eval", "epoch": round(epoch_progress, 4), "step": step,
-               "seconds": round(time.perf_counter() - t0, 3), "test_loss": test_loss, "test_acc": test_acc,
+               "seconds": round(time.perf_counter() - t0, 3), "test_loss": test_loss,
                "train_loss": epoch_loss / max(epoch_steps, 1)}
+        if classify:
+            rec["test_acc"] = test_acc
         history.append(rec)
         return rec
 
-    train_mode(model)
+    model.train()
     for epoch in range(config.epochs):
         perm = torch.randperm(n, generator=gen).to(data.y_train.device)
         epoch_loss, epoch_steps = 0.0, 0
@@ -240,8 +259,8 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
             if is_conv:
                 xb = xb.contiguous(memory_format=memory_format)
             with amp_ctx():
-                logits = step_model(xb)
-                loss = loss_fn(logits.float(), yb)
+                out = step_model(xb)
+                loss = loss_fn(out, xb, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             step += 1
@@ -255,7 +274,8 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
                 raise LabsError(f"training diverged at step {step} (loss {loss_v}); lower the learning rate "
                                 f"(now {config.lr})")
             win_loss += loss_v * len(yb)
-            win_correct += int((logits.detach().argmax(1) == yb).sum())
+            if classify:
+                win_correct += int((out.detach().argmax(1) == yb).sum())
             win_seen += len(yb)
             epoch_loss += loss_v
             epoch_steps += 1
@@ -263,9 +283,11 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
             if report:
                 now = time.perf_counter()
                 rec = {"kind": "step", "epoch": round(epoch + (i + 1) / steps_per_epoch, 4), "step": step,
-                       "train_loss": win_loss / win_seen, "train_acc": win_correct / win_seen, "lr": lr,
+                       "train_loss": win_loss / win_seen, "lr": lr,
                        "seconds": round(now - t0, 3), "images_per_s": win_seen / max(now - win_t, 1e-9),
                        "total_steps": total}
+                if classify:
+                    rec["train_acc"] = win_correct / win_seen
                 if norms is not None:
                     rec["grad_norms"] = {"names": [n_ for n_, _ in layers], "values": norms.tolist()}
                 yield rec
@@ -280,11 +302,14 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
     if epoch_steps and (not history or history[-1]["step"] != step) and not stopped:
         yield do_eval(step / max(steps_per_epoch, 1))
     model.eval()
-    accs = [h["test_acc"] for h in history]
-    yield {"kind": "end", "stopped": stopped, "steps": step, "seconds": round(time.perf_counter() - t0, 3),
-           "final_test_acc": accs[-1] if accs else float("nan"), "best_test_acc": max(accs) if accs else float("nan"),
+    accs = [h["test_acc"] for h in history if "test_acc" in h]
+    end = {"kind": "end", "stopped": stopped, "steps": step, "seconds": round(time.perf_counter() - t0, 3),
+           "final_test_loss": history[-1]["test_loss"] if history else float("nan"),
            "final_train_loss": history[-1]["train_loss"] if history else last_train_loss,
            "history": history, "config": asdict(config), "device": str(device)}
+    if classify:
+        end.update(final_test_acc=accs[-1] if accs else float("nan"), best_test_acc=max(accs) if accs else float("nan"))
+    yield end
 
 
 def run_to_end(records) -> dict:

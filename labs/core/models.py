@@ -131,15 +131,50 @@ class PlainCNN(ResNet):
     residual = False
 
 
+class ConvAutoencoder(nn.Module):
+    """32x32x3 -> (code x 8 x 8) -> 32x32x3 with two stride-2 convs each way; trained with
+    TrainConfig(objective="reconstruction") on normalised inputs.
+
+    The 1x1 bottleneck to `code` channels makes it compress (code*H*W/16 numbers per
+    image), so it cannot learn the identity and natural images reconstruct better than noise.
+    """
+
+    objective = "reconstruction"
+
+    def __init__(self, in_channels: int = 3, widths=(32, 64), code: int = 12):
+        super().__init__()
+        w1, w2 = (int(w) for w in widths)
+        _check_int("in_channels", int(in_channels), 1, 16)
+        _check_int("code", int(code), 1, 1024)
+        self.encoder = nn.Sequential(
+            nn.Conv2d(in_channels, w1, 3, 2, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(w1, w2, 3, 2, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(w2, code, 1))
+        self.decoder = nn.Sequential(
+            nn.Conv2d(code, w2, 1), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(w2, w1, 4, 2, 1), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(w1, in_channels, 4, 2, 1))
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
 # name -> class; the arguments each takes are its __init__'s.
 MODELS: dict[str, type[nn.Module]] = {
     "mlp": MLP,
     "residual_mlp": ResidualMLP,
     "plain_cnn": PlainCNN,
     "resnet": ResNet,
+    "conv_autoencoder": ConvAutoencoder,
 }
 
-MODEL_TITLES = {"mlp": "MLP", "residual_mlp": "ResidualMLP", "plain_cnn": "PlainCNN", "resnet": "ResNet"}
+MODEL_TITLES = {"mlp": "MLP", "residual_mlp": "ResidualMLP", "plain_cnn": "PlainCNN", "resnet": "ResNet",
+                "conv_autoencoder": "Autoencoder"}
+
+
+def objective_of(model_name: str) -> str:
+    """"classification" for the classifiers, "reconstruction" for the autoencoder (engine.TrainConfig.objective)."""
+    return getattr(MODELS[model_name], "objective", "classification")
 
 
 def build_model(name: str, **kwargs) -> nn.Module:

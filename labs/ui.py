@@ -1,0 +1,150 @@
+"""What every tab shares: per-session stop, form input -> config, LabsError -> gr.Error, throttled streaming.
+
+A tab's handler is written as
+
+    @ui.handler
+    def train(epochs, lr, request: gr.Request = None):
+        cfg = ui.config(SweepConfig, epochs=epochs, lr=lr)      # one validator, one message format
+        stop = ui.start("residual", request)                    # this session's stop flag for this tab
+        yield from ui.stream(run_sweep(cfg, stop), render, fold=view.add, stop=stop)
+
+and its Stop button is `ui.stop_button(button, "residual", status)`. One session's
+Stop sets only that session's flags; a cancelled or disconnected stream sets its
+own flag too, so the experiment behind it ends at its next check.
+
+No torch here: tabs import this module when the page is built.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+import gradio as gr
+
+from labs.core import params
+from labs.core.errors import LabsError
+
+UI_INTERVAL = 0.4  # seconds between live redraws: fast enough to watch, cheap enough not to slow training
+
+_RUNNING: dict[tuple[str, str], set[threading.Event]] = {}  # (session, scope) -> stop flags of its jobs
+_LOCK = threading.Lock()
+
+
+def _session(request: gr.Request | None) -> str | None:
+    return getattr(request, "session_hash", None) or None
+
+
+def start(scope: str, request: gr.Request | None = None, supersede: bool = False) -> threading.Event:
+    """A new stop flag for a job of this session in `scope` (a tab or part of one).
+
+    supersede=True first stops the session's earlier jobs in the scope (e.g. a slider's previous
+    request). Without a session (plain Python, the CLI) the flag is private to the caller.
+    """
+    event = threading.Event()
+    key = _session(request)
+    if key is None:
+        return event
+    with _LOCK:
+        jobs = _RUNNING.setdefault((key, scope), set())
+        if supersede:
+            for old in jobs:
+                old.set()
+            jobs.clear()
+        jobs.add(event)
+    return event
+
+
+def finish(scope: str, request: gr.Request | None, event: threading.Event) -> None:
+    """Forget a finished job's flag."""
+    key = _session(request)
+    with _LOCK:
+        jobs = _RUNNING.get((key, scope)) if key else None
+        if jobs is not None:
+            jobs.discard(event)
+            if not jobs:
+                _RUNNING.pop((key, scope), None)
+
+
+def stop(scope: str, request: gr.Request | None = None) -> int:
+    """Set the stop flags of this session's jobs in `scope`; returns how many were running."""
+    key = _session(request)
+    with _LOCK:
+        jobs = list(_RUNNING.get((key, scope), ())) if key else []
+    for event in jobs:
+        event.set()
+    return len(jobs)
+
+
+def stop_button(button: gr.Button, scope: str, status: gr.components.Component | None = None,
+                api_name: str | None = None) -> None:
+    """Wire a Stop button to this session's jobs in `scope` (unqueued: it must work while a job runs)."""
+    def on_stop(request: gr.Request = None):
+        n = stop(scope, request)
+        return "stopping after the current step..." if n else "nothing is running"
+
+    button.click(on_stop, None, status, queue=False, api_name=api_name or False)
+
+
+def config(cls, **form):
+    """Config `cls` from form values (Gradio Numbers send floats, CheckboxGroups lists): converted to the
+    declared types and checked against cls.CONSTRAINTS; a bad value is a LabsError (see `handler`)."""
+    return params.build(cls, **form)
+
+
+def handler(fn: Callable) -> Callable:
+    """Wrap an event handler (plain or generator) so that a LabsError reaches the page as a gr.Error
+    (a toast with the one-line message; Gradio keeps the previous outputs)."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen_wrapper(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except LabsError as err:
+                raise gr.Error(str(err)) from None
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except LabsError as err:
+            raise gr.Error(str(err)) from None
+    return wrapper
+
+
+def stream(records: Iterable[dict], render: Callable[[dict], object], fold: Callable[[dict], None] | None = None,
+           urgent: Callable[[dict], bool] | None = None, stop: threading.Event | None = None,
+           interval: float = UI_INTERVAL):
+    """Drive an experiment generator, redrawing at most every `interval` seconds.
+
+    fold(rec) sees every record (to accumulate a view); render(rec) returns the handler's outputs and
+    runs for the first record, for every record urgent(rec) marks (default: "eval" and "end" kinds,
+    a new test point is always drawn) and for the last one. If the page cancels or disconnects,
+    `stop` is set so that the work behind the generator ends at its next check.
+    """
+    urgent = urgent or (lambda rec: rec.get("kind") in ("eval", "end", "done"))
+    last, pending, drawn_any = 0.0, None, False
+    finished = False
+    try:
+        for rec in records:
+            if fold is not None:
+                fold(rec)
+            now = time.perf_counter()
+            if not drawn_any or urgent(rec) or now - last >= interval:
+                drawn_any, last, pending = True, now, None
+                yield render(rec)
+            else:
+                pending = rec
+        if pending is not None:
+            yield render(pending)
+        finished = True
+    finally:
+        if not finished and stop is not None:
+            stop.set()
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
