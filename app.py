@@ -4,25 +4,29 @@
 
 Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured when the flags are
 absent. Each tab module exposes `build()`, called inside its gr.Tab; tabs only lay
-out and wire, the work lives in labs/. Heavy imports (torch, transformers) happen
-inside handlers so the page is served within seconds.
+out and wire (through labs/ui.py), the work lives in labs/. No tab imports torch
+when the page is built: heavy imports happen in handlers (and in `warm_imports`
+once the page is served), so the page is served within seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 
 import gradio as gr
 
-# (tab title, module with build()). A lab's tab appears once its module exists.
-TABS = [
-    ("ResNet replication", "labs.residual.tab"),
-    ("Transfer learning", "labs.transfer.tab"),
-    ("Image story", "labs.story.tab"),
-    ("ODIN", "labs.ood.tab"),
+from labs.ood import tab as ood_tab
+from labs.residual import tab as residual_tab
+from labs.story import tab as story_tab
+from labs.transfer import tab as transfer_tab
+
+TABS = [  # (tab title, module with build())
+    ("ResNet replication", residual_tab),
+    ("Transfer learning", transfer_tab),
+    ("Image story", story_tab),
+    ("ODIN", ood_tab),
 ]
 
 INTRO = """# Deep Learning Applications Lab
@@ -40,10 +44,8 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Tabs():
             for title, module in TABS:
-                if importlib.util.find_spec(module) is None:
-                    continue
                 with gr.Tab(title):
-                    importlib.import_module(module).build()
+                    module.build()
     demo.queue(default_concurrency_limit=2)
     return demo
 
@@ -65,13 +67,10 @@ def main(argv: list[str] | None = None) -> None:
 def warm_imports() -> None:
     """Import torch and the experiment modules now, in the main thread, while the page is already served:
     the first click then starts training at once, and no two worker threads race on a first import
-    (see STACK-NOTES: lazy imports in handler threads can deadlock)."""
+    (a lazy first import racing another one in a worker thread can deadlock)."""
     for module in ("labs.core.engine", "labs.residual.experiment", "labs.transfer.experiment", "labs.ood.experiment",
                    "sklearn.metrics"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass
+        importlib.import_module(module)
 
 
 if __name__ == "__main__":

@@ -8,21 +8,24 @@ command. A LabsError becomes one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 
+from labs.core import cli as core_cli
+from labs.ood import cli as ood_cli
+from labs.residual import cli as residual_cli
+from labs.story import cli as story_cli
+from labs.transfer import cli as transfer_cli
+
 # Modules that register commands, in the order `--help` lists them.
-CLI_MODULES = ["labs.residual.cli", "labs.transfer.cli", "labs.story.cli", "labs.ood.cli", "labs.core.cli"]
+CLI_MODULES = [residual_cli, transfer_cli, story_cli, ood_cli, core_cli]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m labs", description="Deep Learning Applications Lab, headless.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in CLI_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(sub)
+    for module in CLI_MODULES:
+        module.register(sub)
     return parser
 
 

@@ -13,9 +13,6 @@ os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 import pytest  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
 def real_data_dir() -> Path | None:
     """The data folder ($LABS_DATA_DIR, else the default cache) if the real sets are unpacked there."""
     from labs.core.catalog import data_dir

@@ -43,15 +43,47 @@ def test_to_model_input_normalises_to_nchw():
     assert torch.allclose(out[0, :, 0, 0], torch.tensor([2.0, 1.0, 0.5]))
 
 
-def test_augment_crops_and_flips_within_the_padded_image():
-    x = torch.arange(1, 65, dtype=torch.uint8).view(1, 8, 8, 1).repeat(64, 1, 1, 1)
-    out = D.augment(x, pad=2, flip=True, generator=torch.Generator().manual_seed(0))
+def _windows(image: torch.Tensor, pad: int) -> dict[tuple[int, int, bool], torch.Tensor]:
+    """Every crop of the zero-padded image, flipped (left-right) or not, keyed by (dy, dx, flipped)."""
+    h, w, _ = image.shape
+    padded = torch.nn.functional.pad(image, (0, 0, pad, pad, pad, pad))
+    out = {}
+    for dy in range(2 * pad + 1):
+        for dx in range(2 * pad + 1):
+            crop = padded[dy:dy + h, dx:dx + w]
+            out[(dy, dx, False)] = crop
+            out[(dy, dx, True)] = crop.flip(1)
+    return out
+
+
+def test_augment_crop_takes_each_image_from_its_own_window_of_the_padded_image():
+    # distinct pixel values: every output matches exactly one (offset, flip); a wrong offset
+    # (e.g. rows and columns swapped, an offset past 2*pad, or one offset for the whole batch) cannot
+    image = torch.arange(1, 65, dtype=torch.uint8).view(8, 8, 1)
+    x = image[None].repeat(200, 1, 1, 1)
+    out = D.augment(x, pad=2, flip=False, generator=torch.Generator().manual_seed(0))
     assert out.shape == x.shape and out.dtype == torch.uint8
-    assert not torch.equal(out, x)  # some images moved
-    # every output pixel is either padding (0) or a pixel of the input
-    assert set(out.unique().tolist()) <= set(range(0, 65))
-    same = D.augment(x, pad=0, flip=False)
-    assert torch.equal(same, x)
+    windows = _windows(image, 2)
+    seen = set()
+    for img in out:
+        matches = [k for k, win in windows.items() if not k[2] and torch.equal(win, img)]
+        assert len(matches) == 1, "an output is not a 8x8 window of the 2-px padded input"
+        seen.add(matches[0][:2])
+    assert len(seen) == 25  # all (2*2+1)^2 offsets occur over 200 images, each image drawing its own
+    # a crop that is not centred moves content: (dy, dx) = (0, 0) shows the padding at the top-left
+    assert any(img[0, 0, 0] == 0 for img in out)
+    assert torch.equal(D.augment(x, pad=0, flip=False), x)
+
+
+def test_augment_flip_is_left_right_and_random_per_image():
+    image = torch.arange(1, 65, dtype=torch.uint8).view(8, 8, 1)
+    x = image[None].repeat(100, 1, 1, 1)
+    out = D.augment(x, pad=0, flip=True, generator=torch.Generator().manual_seed(1))
+    lr, ud = image.flip(1), image.flip(0)  # NHWC: dim 1 of an HWC image is W (left-right)
+    flipped = [torch.equal(img, lr) for img in out]
+    assert all(f or torch.equal(img, image) for f, img in zip(flipped, out))
+    assert not any(torch.equal(img, ud) for img in out)
+    assert 30 <= sum(flipped) <= 70  # about half
 
 
 def test_missing_npz_names_the_file_the_folder_and_the_fix(data_dir):

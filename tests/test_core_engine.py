@@ -80,14 +80,88 @@ def test_conv_net_trains_with_augmentation_on_one_batch():
 
 
 @pytest.mark.parametrize("bad, match", [
-    ({"epochs": -1}, "epochs"), ({"epochs": 0}, "epochs"), ({"lr": 0.0}, "learning rate"),
-    ({"lr": float("nan")}, "learning rate"), ({"batch_size": 10_000}, "larger than the training set"),
-    ({"optimizer": "lbfgs"}, "optimizer"),
+    ({"epochs": -1}, "invalid epochs: expected a whole number in \\[1, 1000\\], got -1"),
+    ({"epochs": 0}, "invalid epochs"), ({"lr": 0.0}, "invalid lr: expected a number in \\(0, 10\\]"),
+    ({"lr": float("nan")}, "invalid lr"), ({"optimizer": "lbfgs"}, "invalid optimizer: expected one of sgd, adam"),
 ])
 def test_bad_hyperparameters_raise_one_clear_error(bad, match):
-    data = load_dataset("digits")
     with pytest.raises(LabsError, match=match):
-        next(fit(_mlp(), data, TrainConfig(**bad)))
+        TrainConfig(**bad)
+
+
+def test_a_batch_larger_than_the_training_set_is_refused():
+    data = load_dataset("digits").subset(100, 10)
+    with pytest.raises(LabsError, match="invalid batch size: expected at most the training set's 100 images"):
+        next(fit(_mlp(), data, TrainConfig(batch_size=128)))
+
+
+def test_onecycle_schedule_warms_up_peaks_and_decays():
+    data = load_dataset("digits").subset(640, 64)
+    cfg = TrainConfig(epochs=2, batch_size=32, lr=0.2, log_every=1, grad_norms=False)  # 40 steps, warm-up 10
+    lrs = [r["lr"] for r in fit(_mlp(), data, cfg) if r["kind"] == "step"]
+    assert len(lrs) == 40
+    peak = lrs.index(max(lrs))
+    assert peak == 10 and lrs[peak] == pytest.approx(0.2)
+    assert lrs[0] == pytest.approx(0.02)  # starts at lr/10
+    assert all(a < b for a, b in zip(lrs[:peak], lrs[1:peak + 1]))  # rises
+    assert all(a > b for a, b in zip(lrs[peak:], lrs[peak + 1:]))   # then falls
+    assert lrs[-1] < 0.02 * 0.2  # ends near lr/1000
+
+
+def test_eval_every_adds_test_points_inside_epochs():
+    data = load_dataset("digits").subset(320, 64)
+    cfg = TrainConfig(epochs=2, batch_size=32, eval_every=4, grad_norms=False)  # 10 steps per epoch
+    evals = [r["step"] for r in fit(_mlp(), data, cfg) if r["kind"] == "eval"]
+    assert evals == [4, 8, 10, 12, 16, 20]
+
+
+def test_label_smoothing_is_the_loss_of_the_first_step():
+    data = load_dataset("digits").subset(256, 64)
+    for smoothing in (0.0, 0.3):
+        cfg = TrainConfig(epochs=1, batch_size=64, label_smoothing=smoothing, amp="off", max_steps=1, log_every=1)
+        first = next(r for r in fit(_mlp(), data, cfg) if r["kind"] == "step")
+        idx = torch.randperm(256, generator=torch.Generator().manual_seed(0))[:64]  # the engine's first batch
+        from labs.core.data import to_model_input
+        logits = _mlp()(to_model_input(data.x_train[idx], data.mean, data.std))
+        expected = torch.nn.functional.cross_entropy(logits, data.y_train[idx], label_smoothing=smoothing)
+        assert first["train_loss"] == pytest.approx(float(expected.detach()), rel=1e-5)
+
+
+def test_bf16_or_fp32_is_chosen_as_documented():
+    from labs.core.engine import autocast_for
+    from labs.core.hardware import cpu_has_bf16
+
+    conv = build_model("resnet", depth=(1, 1), widths=(8, 16), in_channels=1, image_size=8)
+    mlp = _mlp()
+    a, b = torch.randn(8, 8), torch.randn(8, 8)
+    cpu = torch.device("cpu")
+
+    def dtype(model, amp):
+        with autocast_for(model, cpu, amp):
+            return (a @ b).dtype
+
+    assert dtype(conv, "off") == torch.float32
+    assert dtype(conv, "bf16") == torch.bfloat16
+    assert dtype(mlp, "auto") == torch.float32  # no conv: bf16 would not pay on the CPU
+    assert dtype(conv, "auto") == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
+
+
+def test_reconstruction_objective_trains_the_autoencoder():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (256, 32, 32, 3), dtype=torch.uint8, generator=g)
+    x[:, :16] = 0  # structure the autoencoder can learn
+    from labs.core.data import Dataset
+    data = Dataset("toy", x, torch.zeros(256, dtype=torch.long), x[:64].clone(), torch.zeros(64, dtype=torch.long),
+                   ["a"])
+    seed_everything(0)
+    model = build_model("conv_autoencoder")
+    records = list(fit(model, data, TrainConfig(epochs=3, batch_size=32, lr=3e-3, optimizer="adam", weight_decay=0,
+                                               objective="reconstruction", log_every=1, grad_norms=False)))
+    steps = [r for r in records if r["kind"] == "step"]
+    end = records[-1]
+    assert "train_acc" not in steps[0] and "final_test_acc" not in end
+    assert steps[-1]["train_loss"] < 0.7 * steps[0]["train_loss"]
+    assert end["final_test_loss"] == records[-2]["test_loss"] and math.isfinite(end["final_test_loss"])
 
 
 def test_divergence_is_reported_not_hidden():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from labs.core.errors import LabsError
-from labs.core.models import MLP, MODELS, PlainCNN, ResidualMLP, ResNet, build_model, count_parameters
+from labs.core.models import CLASSIFIERS, MLP, MODELS, PlainCNN, ResidualMLP, ResNet, build_model, count_parameters
 
 
 def _freeze(model, prefixes):
@@ -33,7 +33,7 @@ def test_mlp_and_residual_mlp_share_every_parameter_shape():
     assert count_parameters(a) == 784 * 32 + 32 + 14 * (32 * 32 + 32) + 32 * 10 + 10
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", list(CLASSIFIERS))
 def test_every_model_maps_images_to_logits(name):
     kwargs = {"depth": 4} if "mlp" in name else {"depth": (1, 1)}
     model = build_model(name, num_classes=7, in_channels=3, image_size=16, **kwargs)
@@ -54,3 +54,11 @@ def test_bad_names_and_depths():
         MLP(depth=0)
     with pytest.raises(LabsError, match="from 3 to 100"):
         MLP(depth=500)
+
+
+def test_the_autoencoder_reconstructs_its_input_shape_and_is_the_one_non_classifier():
+    model = build_model("conv_autoencoder")
+    x = torch.randn(2, 3, 32, 32)
+    assert model(x).shape == x.shape
+    assert set(MODELS) - set(CLASSIFIERS) == {"conv_autoencoder"}
+    assert count_parameters(model) == 55_343  # the committed autoencoder_cifar10 checkpoint's count

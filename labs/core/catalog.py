@@ -40,11 +40,6 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 
-
-def dataset_names() -> list[str]:
-    return list(DATASETS)
-
-
 def spec(name: str) -> DatasetSpec:
     if name not in DATASETS:
         raise LabsError(f"unknown data set {name!r}; choose one of: {', '.join(DATASETS)}")
@@ -65,4 +60,4 @@ def availability_message(name: str) -> str:
         return ""
     return (f"{DATASETS[name].title} is not on this machine: {npz_path(name)} is missing. "
             f"Run `python -m labs data {name}` while online to download it, or point LABS_DATA_DIR at a "
-            f"folder holding {name}.npz (developers: export LABS_DATA_DIR=$(python ../shared/data/unpack.py)).")
+            f"folder holding {name}.npz.")

@@ -19,7 +19,13 @@ import labs
 from labs.core.errors import LabsError
 from labs.core.models import MODELS, build_model
 
-CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"
+CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "checkpoints"  # the repository's committed checkpoints
+
+
+def checkpoint_dir() -> Path:
+    """Where checkpoints are listed and saved: $LABS_CHECKPOINT_DIR, else the repository's checkpoints/."""
+    env = os.environ.get("LABS_CHECKPOINT_DIR")
+    return Path(env).expanduser() if env else CHECKPOINT_DIR
 
 
 def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
@@ -97,16 +103,19 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     return model.to(device).eval(), meta
 
 
-def list_checkpoints(folder: str | Path | None = None, dataset: str | None = None) -> list[Path]:
-    """Checkpoints (their .safetensors paths) in `folder` with a JSON, optionally for one data set."""
-    folder = Path(folder) if folder else CHECKPOINT_DIR
+def list_checkpoints(folder: str | Path | None = None, dataset: str | None = None,
+                     model: str | tuple[str, ...] | None = None) -> list[Path]:
+    """Checkpoints (their .safetensors paths) in `folder` with a JSON, optionally for one data set and
+    registered model name(s) (e.g. model="resnet", or the classifiers: model=CLASSIFIERS)."""
+    folder = Path(folder) if folder else checkpoint_dir()
     out = []
     for w in sorted(folder.glob("*.safetensors")):
         try:
             meta = read_metadata(w)
         except LabsError:
             continue
-        if dataset is None or meta.get("dataset") == dataset:
+        models = (model,) if isinstance(model, str) else model
+        if (dataset is None or meta.get("dataset") == dataset) and (models is None or meta["model"] in models):
             out.append(w)
     return out
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from labs.core.catalog import (DATASETS, DatasetSpec, availability_message, data_dir,  # noqa: F401 (re-exported)
-                               dataset_names, is_available, npz_path, spec)
+                               is_available, npz_path, spec)
 from labs.core.errors import LabsError
 
 
@@ -69,11 +69,6 @@ class Dataset:
     def to(self, device: torch.device | str) -> "Dataset":
         return Dataset(self.name, self.x_train.to(device), self.y_train.to(device), self.x_test.to(device),
                        self.y_test.to(device), self.class_names, self.mean, self.std)
-
-    def describe(self) -> dict:
-        return {"name": self.name, "n_train": len(self.y_train), "n_test": len(self.y_test),
-                "image_shape": list(self.image_shape), "num_classes": self.num_classes,
-                "mean": list(self.mean), "std": list(self.std)}
 
 
 def channel_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -152,7 +147,7 @@ def clear_cache() -> None:
 def load_npz(path: Path, name: str | None = None) -> Dataset:
     """Read the npz cache format; a corrupt or malformed file raises a LabsError that says how to rebuild it."""
     name = name or Path(path).stem
-    fix = f"delete {path} and rebuild it (`python -m labs data {name}` while online, or re-run ../shared/data/unpack.py)"
+    fix = f"delete {path} and rebuild it (`python -m labs data {name}` while online)"
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}

@@ -9,8 +9,3 @@ gr.Error / gr.Warning. Anything else escaping is a bug.
 class LabsError(Exception):
     """A user-facing error: bad input, missing data or weights, a mismatched checkpoint."""
 
-
-def check(condition: bool, message: str) -> None:
-    """Raise LabsError(message) unless condition holds."""
-    if not condition:
-        raise LabsError(message)

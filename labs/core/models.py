@@ -172,6 +172,9 @@ MODEL_TITLES = {"mlp": "MLP", "residual_mlp": "ResidualMLP", "plain_cnn": "Plain
                 "conv_autoencoder": "Autoencoder"}
 
 
+CLASSIFIERS = tuple(name for name, cls in MODELS.items() if getattr(cls, "objective", "classification") == "classification")
+
+
 def objective_of(model_name: str) -> str:
     """"classification" for the classifiers, "reconstruction" for the autoencoder (engine.TrainConfig.objective)."""
     return getattr(MODELS[model_name], "objective", "classification")

@@ -80,13 +80,6 @@ def grad_norm_heatmap(rows: dict[str, tuple[Sequence[float], list[list[float]]]]
     return fig
 
 
-def grad_norm_profile(profiles: dict[str, Sequence[float]], title: str = "Gradient norm by depth (latest step)",
-                      height: int = 320) -> go.Figure:
-    """Latest per-layer gradient norm against layer index, one line per model, log y."""
-    series = {name: (list(range(1, len(v) + 1)), list(v)) for name, v in profiles.items() if len(v)}
-    return curves(series, title, "layer (1 = input side)", "gradient L2 norm", log_y=True, height=height)
-
-
 def bars(labels: Sequence[str], values: Sequence[float], title: str, yaxis: str, percent: bool = False,
          colors: Sequence[str] | None = None, reference: tuple[str, float] | None = None, height: int = 320) -> go.Figure:
     """A bar chart; `reference` = (label, value) draws a dashed horizontal line (e.g. the seed's figure)."""
