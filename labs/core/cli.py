@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="checkpoint path without suffix (default checkpoints/MODEL_DATASET)")
     p.add_argument("--download", action="store_true", help="download a missing data set with torchvision")
     p.add_argument("--dry-run", action="store_true", help="tiny run on digits, a few steps, into a temp folder")
+    p.add_argument("--recipe", default=None,
+                   help="a named recipe of labs/core/recipes.py (resnet77_cifar10_quick, autoencoder_cifar10): "
+                        "its model, data and schedule; only --out, --device and --threads apply on top")
     p.set_defaults(func=train_command)
 
     d = sub.add_parser("data", help="list the data sets and where they are; download missing ones when online")
@@ -55,7 +58,8 @@ def train_command(args) -> int:
     from labs.core import params
     from labs.core.catalog import spec
     from labs.core.engine import TrainConfig
-    from labs.core.recipes import train_and_save
+    from labs.core.checkpoints import checkpoint_dir
+    from labs.core.recipes import recipe, train_and_save
 
     if args.dry_run:
         args.dataset, args.epochs, args.train_subset, args.test_subset = "digits", 1, 256, 128
@@ -69,11 +73,16 @@ def train_command(args) -> int:
                           grad_norms=False, threads=args.threads, max_steps=3 if args.dry_run else 0)
     for name in ("train_subset", "test_subset"):
         params.check_value(name, params.Interval(int, 0, None), getattr(args, name))
-    out = args.out or str(Path(__file__).resolve().parents[2] / "checkpoints" / f"{args.model}_{args.dataset}")
-    for rec in train_and_save(args.model, args.dataset, config, out, depth=_ints(args.depth),
-                              widths=_ints(args.widths), n_train=args.train_subset, n_test=args.test_subset,
-                              device=args.device, download=args.download,
-                              command="python -m labs train " + " ".join(sys.argv[2:])):
+    command = "python -m labs train " + " ".join(sys.argv[2:])
+    if args.recipe:
+        run = recipe(args.recipe)
+        run["train"] = params.replace(run["train"], threads=args.threads)
+        out = args.out or str(checkpoint_dir() / args.recipe)
+    else:
+        run = dict(model=args.model, dataset=args.dataset, train=config, depth=_ints(args.depth),
+                   widths=_ints(args.widths), n_train=args.train_subset, n_test=args.test_subset)
+        out = args.out or str(checkpoint_dir() / f"{args.model}_{args.dataset}")
+    for rec in train_and_save(**run, out=out, device=args.device, download=args.download, command=command):
         if rec["kind"] == "start":
             print(f"{rec['model']} {rec['model_args']} ({rec['parameters']:,} parameters) on {rec['dataset']}: "
                   f"{rec['n_train']:,} train / {rec['n_test']:,} test images", flush=True)
