@@ -28,7 +28,6 @@ import math
 import os
 import threading
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
 import torch
@@ -36,7 +35,7 @@ from torch import nn
 
 from labs.core.data import Dataset, augment, to_model_input
 from labs.core.errors import LabsError
-from labs.core.hardware import cpu_has_bf16
+from labs.core.inference import autocast_for, evaluate, predict  # noqa: F401 (predict: part of the engine's API)
 from labs.core.params import Boolean, Checked, Interval, Options, fail
 
 
@@ -106,16 +105,6 @@ def seed_everything(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
-def autocast_for(model: nn.Module, device: torch.device, amp: str = "auto"):
-    """The autocast context training and evaluation use."""
-    if amp == "off":
-        return nullcontext()
-    has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
-    if device.type == "cuda" or amp == "bf16" or (has_conv and cpu_has_bf16()):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return nullcontext()
-
-
 def set_threads(threads: int = 0) -> None:
     torch.set_num_threads(threads or os.cpu_count() or 1)
 
@@ -124,41 +113,6 @@ def weight_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     """The trainable weight matrices/kernels along the main path, input side first."""
     return [(n, p) for n, p in model.named_parameters()
             if p.ndim > 1 and p.requires_grad and "shortcut" not in n]
-
-
-@torch.inference_mode()
-def predict(model: nn.Module, x: torch.Tensor, mean, std, batch_size: int = 1024,
-            device: torch.device | None = None, amp: str = "auto", features: bool = False) -> torch.Tensor:
-    """Logits (or model.features) for uint8 NHWC images, in batches; float32 on the CPU."""
-    device = device or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    out = []
-    with autocast_for(model, device, amp):
-        for i in range(0, len(x), batch_size):
-            xb = to_model_input(x[i:i + batch_size].to(device, non_blocking=True), mean, std)
-            if xb.ndim == 4 and device.type == "cuda":
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            out.append((model.features(xb) if features else model(xb)).float().cpu())
-    model.train(was_training)
-    return torch.cat(out) if out else torch.empty(0)
-
-
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean, std, batch_size: int = 1024,
-             amp: str = "auto", objective: str = "classification") -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) on uint8 NHWC images; for "reconstruction" (mean squared error
-    to the normalised input, nan)."""
-    if objective == "reconstruction":
-        device = next(model.parameters()).device
-        total = 0.0
-        with torch.inference_mode():
-            for i in range(0, len(x), batch_size):
-                xb = to_model_input(x[i:i + batch_size].to(device), mean, std)
-                total += float((model(xb).float() - xb).pow(2).mean(dim=(1, 2, 3)).sum())
-        return total / max(len(x), 1), float("nan")
-    logits = predict(model, x, mean, std, batch_size, amp=amp)
-    y = y.cpu()
-    return float(nn.functional.cross_entropy(logits, y)), float((logits.argmax(1) == y).float().mean())
 
 
 def _make_optimizer(params, config: TrainConfig):
