@@ -128,7 +128,7 @@ def test_label_smoothing_is_the_loss_of_the_first_step():
 
 
 def test_bf16_or_fp32_is_chosen_as_documented():
-    from labs.core.engine import autocast_for
+    from labs.core.inference import autocast_for
     from labs.core.hardware import cpu_has_bf16
 
     conv = build_model("resnet", depth=(1, 1), widths=(8, 16), in_channels=1, image_size=8)
