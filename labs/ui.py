@@ -95,16 +95,19 @@ def config(cls, **form):
     return params.build(cls, **form)
 
 
-def handler(fn: Callable) -> Callable:
+def handler(fn: Callable | None = None, *, duration: float | None = 10) -> Callable:
     """Wrap an event handler (plain or generator) so that a LabsError reaches the page as a gr.Error
-    (a toast with the one-line message; Gradio keeps the previous outputs)."""
+    (a toast with the one-line message; Gradio keeps the previous outputs). `duration`: seconds the
+    toast stays, None = until closed. Use as @ui.handler or @ui.handler(duration=None)."""
+    if fn is None:
+        return functools.partial(handler, duration=duration)
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen_wrapper(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
             except LabsError as err:
-                raise gr.Error(str(err)) from None
+                raise gr.Error(str(err), duration=duration) from None
         return gen_wrapper
 
     @functools.wraps(fn)
@@ -112,7 +115,7 @@ def handler(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except LabsError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(str(err), duration=duration) from None
     return wrapper
 
 

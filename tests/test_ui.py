@@ -61,6 +61,14 @@ def test_handler_turns_a_labs_error_into_a_gr_error_for_plain_and_generator_hand
     import inspect
     assert inspect.isgeneratorfunction(gen) and not inspect.isgeneratorfunction(plain)
 
+    @ui.handler(duration=None)
+    def sticky():
+        raise LabsError("stays")
+
+    with pytest.raises(gr.Error) as err:
+        sticky()
+    assert err.value.duration is None and str(err.value.message) == "stays"
+
 
 def test_stream_throttles_but_draws_first_urgent_and_last_records():
     def records():
