@@ -1,4 +1,6 @@
-"""The Image story tab through gradio_client, and the `python -m labs story` CLI, with tiny models."""
+"""The Image story tab through gradio_client, and the `python -m labs story` CLI, with tiny models.
+
+Bad settings through the CLI and params.build: test_story_config.py."""
 
 from __future__ import annotations
 
@@ -12,12 +14,18 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from param_cases import bad_values
 from story_fixtures import build_tiny_models, one_thread, story_env, tiny_models  # noqa: F401 (fixtures)
+
+from labs.core import params
+from labs.core.errors import LabsError
+from labs.story.config import StoryConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "assets" / "examples"
 CAT = EXAMPLES / "cat.jpg"
 DEFAULT_CONTROLS = ("short", 0.7, 0.9, 1.2, 5, 3)  # length, temperature, top-p, repetition penalty, seed, beams
+TAB_FIELDS = ("length", "temperature", "top_p", "repetition_penalty", "seed", "num_beams")  # in that order
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +82,46 @@ def test_tab_streams_caption_and_story(story_url, story_env):
     assert all(b.startswith(a) for a, b in zip(stories, stories[1:]))
 
 
+def test_stop_button_ends_this_sessions_story_at_a_sentence(story_url, story_env):
+    from gradio_client import handle_file
+
+    client, other = _client(story_url), _client(story_url)
+    assert other.predict(api_name="/story_stop") == "nothing is running"  # another session has nothing to stop
+    job = client.submit("", handle_file(str(CAT)), "long", 0.7, 0.9, 1.2, 5, 3, api_name="/story")
+    said = None
+    for _, _, _, stats in job:
+        if said is None and "tokens/s" in stats:  # the story is streaming
+            said = client.predict(api_name="/story_stop")
+    _, caption, story, stats = job.result()
+    assert said == "stopping after the current step..."
+    assert stats.startswith("stopped · ") and f"**{len(story.split())} words**" in stats
+    full = _client(story_url).predict("", handle_file(str(CAT)), "long", 0.7, 0.9, 1.2, 5, 3, api_name="/story")[2]
+    assert full.startswith(story) and len(story) < len(full)  # the same story (seed 5), ended early
+
+
+@pytest.mark.parametrize("field, bad", [(f, v) for f in TAB_FIELDS for v in bad_values(StoryConfig.CONSTRAINTS[f])
+                                        if f == "length" or not isinstance(v, str)])
+def test_tab_refuses_bad_settings_with_a_message(story_url, field, bad):
+    """The one-format message where the value reaches the config (seed); sliders and the radio refuse
+    out-of-range values themselves, in Gradio's words: never an "upstream app raised an exception"."""
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    controls = dict(zip(TAB_FIELDS, DEFAULT_CONTROLS), **{field: bad})
+    with pytest.raises(AppError) as info:
+        _client(story_url).predict("", handle_file(str(CAT)), *controls.values(), api_name="/story")
+    message = str(info.value)
+    assert "upstream" not in message.lower()
+    if field == "seed":
+        with pytest.raises(LabsError) as expected:
+            params.build(StoryConfig, seed=bad)
+        assert str(expected.value) in message and message.startswith("invalid seed: expected a whole number")
+    elif field == "length":
+        assert "is not in the list of choices" in message
+    else:
+        assert "than minimum value" in message or "than maximum value" in message
+
+
 def test_tab_fetches_urls_only_with_the_opt_in(story_url, story_env, image_server, monkeypatch):
     from gradio_client.exceptions import AppError
 
@@ -125,7 +173,8 @@ def test_cli_interactive_loops_until_an_empty_line(story_env, capsys, monkeypatc
     assert main(["story", "--seed", "1"]) == 0
     captured = capsys.readouterr()
     assert captured.out.count("This is a story about") == 1
-    assert "image file not found: nope.jpg" in captured.err and "unknown length 'epic'" in captured.err
+    assert captured.err.splitlines() == ["error: image file not found: nope.jpg",
+                                         "error: invalid length: expected one of short, medium, long, got 'epic'"]
 
 
 def test_cli_unavailable_model_exits_2_with_one_line(tiny_models, story_env, capsys, monkeypatch):

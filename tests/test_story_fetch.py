@@ -15,7 +15,8 @@ from PIL import Image
 
 from labs.core.errors import LabsError
 from labs.story import fetch
-from labs.story.fetch import FetchLimits, address_refusal, load_image
+from labs.story.config import FetchLimits
+from labs.story.fetch import address_refusal, load_image
 
 OPT_IN = FetchLimits(allow_private=True)
 NO_OPT_IN = FetchLimits(allow_private=False)

@@ -1,4 +1,4 @@
-"""ImageStoryGenerator through the real from_pretrained path, with tiny random models."""
+"""tell_story and ImageStoryGenerator through the real from_pretrained path, with tiny random models."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from PIL import Image
 from story_fixtures import build_tiny_models, one_thread, story_env, tiny_models  # noqa: F401 (fixtures)
 
 from labs.core.errors import LabsError
-from labs.story import LENGTHS, PROMPT, ImageStoryGenerator, cut_at_sentence, word_count
-from labs.story import generator as gen_module
+from labs.story import LENGTHS, PROMPT, ImageStoryGenerator, StoryConfig, cut_at_sentence, tell_story, word_count
+from labs.story.models import load_model
 
 CAT = Path(__file__).resolve().parents[1] / "assets" / "examples" / "cat.jpg"
 
@@ -52,7 +52,7 @@ def test_word_count():
 
 def test_generate_from_image(story_env):
     r = ImageStoryGenerator().generate_from_image(image_path=str(CAT), length="short", seed=7)
-    assert r["stage"] == "done"
+    assert r["kind"] == "done" and not r["stopped"]
     assert r["prompt"] == PROMPT.format(caption=r["caption"]) == f"This is a story about {r['caption']}. One day,"
     assert r["caption"] and not r["caption"].endswith(".")
     assert r["story"].startswith(r["prompt"])
@@ -66,12 +66,15 @@ def test_generate_from_image(story_env):
 
 
 def test_stream_grows_then_cuts_at_a_sentence(story_env):
-    stages, stories = [], []
-    for r in ImageStoryGenerator().stream_from_image(CAT, "short", seed=3):
-        stages.append(r["stage"])
+    kinds, stories, records = [], [], list(ImageStoryGenerator().stream_from_image(CAT, "short", seed=3))
+    for r in records:
+        kinds.append(r["kind"])
         stories.append(r["story"])
-    assert stages[0] == "caption" and stages[-1] == "done" and stages.count("story") >= LENGTHS["short"] // 2
-    raw = stories[:-1]
+    assert kinds[:3] == ["fetching", "image", "caption"] and kinds[-1] == "done"
+    assert kinds.count("story") >= LENGTHS["short"] // 2 and set(kinds[3:-1]) == {"story"}
+    assert records[0]["from_url"] is False and records[1]["image"].size == Image.open(CAT).size  # the decoded picture
+    assert stories[:2] == ["", ""]
+    raw = stories[2:-1]
     assert all(b.startswith(a) for a, b in zip(raw, raw[1:]))  # the story only grows, token by token
     assert len(raw[-1]) > len(raw[1]) > len(raw[0])
     prompt = raw[0]
@@ -91,7 +94,7 @@ def test_same_seed_same_story_other_seed_other_story(story_env):
 def test_length_presets_set_the_token_budget(story_env):
     g = ImageStoryGenerator()
     assert g.generate_from_image(CAT, "long", seed=1)["tokens"] == LENGTHS["long"] > LENGTHS["short"]
-    with pytest.raises(LabsError, match="short, medium, long"):
+    with pytest.raises(LabsError, match="^invalid length: expected one of short, medium, long, got 'epic'$"):
         g.generate_from_image(CAT, "epic")
 
 
@@ -101,7 +104,7 @@ def test_concurrent_users_share_models_and_keep_their_seeds(story_env):
     got, loaded = {}, []
 
     def user(seed):
-        loaded.append(gen_module.load_model("story", str(story_env[1])))
+        loaded.append(load_model("story", str(story_env[1])))
         got[seed] = ImageStoryGenerator().generate_from_image(CAT, "short", seed=seed)["story"]
 
     threads = [threading.Thread(target=user, args=(s,)) for s in (1, 2, 3)]
@@ -116,14 +119,42 @@ def test_concurrent_users_share_models_and_keep_their_seeds(story_env):
 def test_abandoned_stream_stops_generating(story_env):
     g = ImageStoryGenerator()
     stream = g.stream_from_image(CAT, "long", seed=5)
-    for _ in range(4):
-        next(stream)
+    while next(stream)["kind"] != "story":
+        pass
+    next(stream)
     stream.close()  # what a cancelled UI request does
-    lm = gen_module.load_model("story", str(story_env[1]))
+    lm = load_model("story", str(story_env[1]))
     t0 = time.perf_counter()
     assert lm.lock.acquire(timeout=5)  # the generating thread let go of the model
     lm.lock.release()
     assert time.perf_counter() - t0 < 5
+
+
+def test_stop_ends_the_story_within_a_few_tokens(story_env):
+    stop = threading.Event()
+    records, after_stop = [], 0
+    for r in tell_story(str(CAT), StoryConfig(length="long", seed=5), stop):
+        records.append(r)
+        if stop.is_set() and r["kind"] == "story":
+            after_stop += 1
+        if r["kind"] == "story" and r["tokens"] == 10:
+            stop.set()
+    done = records[-1]
+    assert after_stop <= 2  # tokens already on their way when stop was set, at most
+    assert done["kind"] == "done" and done["stopped"] and 10 <= done["tokens"] <= 12 < LENGTHS["long"]
+    assert done["story"] == cut_at_sentence(records[-2]["story"], len(done["prompt"]))
+    lm = load_model("story", str(story_env[1]))
+    assert lm.lock.acquire(timeout=5)  # the generating thread stopped too, and let go of the model
+    lm.lock.release()
+
+
+def test_stop_before_the_story_skips_it(story_env):
+    stop = threading.Event()
+    stop.set()
+    kinds = [r["kind"] for r in tell_story(str(CAT), StoryConfig(seed=1), stop)]
+    assert kinds == ["fetching", "image", "done"]
+    last = list(tell_story(str(CAT), StoryConfig(seed=1), stop))[-1]
+    assert last["stopped"] and last["story"] == "" and last["tokens"] == 0
 
 
 # ---------------------------------------------------------------- unavailable models

@@ -10,12 +10,28 @@ import argparse
 import json
 import sys
 
+from labs.core import params
 from labs.core.errors import LabsError
-from labs.story.fetch import FetchLimits
-from labs.story.generator import (CAPTION_ENV, LENGTHS, STORY_ENV, ImageStoryGenerator, StorySettings,
-                                  cut_at_sentence)
+from labs.story import figures
+from labs.story.config import LENGTHS, FetchLimits, StoryConfig
+from labs.story.experiment import ImageStoryGenerator, cut_at_sentence, tell_story
+from labs.story.models import CAPTION_ENV, STORY_ENV
 
-DEFAULTS = StorySettings()
+DEFAULTS = StoryConfig()
+# CLI flag -> StoryConfig field; the values go through params.build, which converts and checks them
+FLAGS = {"--length": "length", "--seed": "seed", "--temperature": "temperature", "--top-p": "top_p",
+         "--repetition-penalty": "repetition_penalty", "--beams": "num_beams",
+         "--max-caption-tokens": "max_caption_tokens"}
+
+
+def _number(text: str):
+    """A number when the text is one (so messages show -5, as the tab's do), else the text for params to refuse."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def register(subparsers) -> None:
@@ -24,16 +40,14 @@ def register(subparsers) -> None:
         description="Caption an image with BLIP and continue 'This is a story about {caption}. One day,' "
                     "with a TinyStories model. Without IMAGE: interactive mode.")
     p.add_argument("image", nargs="?", help="image URL or file path (omit for the interactive mode)")
-    p.add_argument("--length", choices=list(LENGTHS), default=DEFAULTS.length,
-                   help="story length preset (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=None, help="sampling seed (default: random, printed)")
-    p.add_argument("--temperature", type=float, default=DEFAULTS.temperature, help="default: %(default)s")
-    p.add_argument("--top-p", type=float, default=DEFAULTS.top_p, help="default: %(default)s")
-    p.add_argument("--repetition-penalty", type=float, default=DEFAULTS.repetition_penalty,
-                   help="default: %(default)s")
-    p.add_argument("--beams", type=int, default=DEFAULTS.num_beams, help="caption beam count (default: %(default)s)")
-    p.add_argument("--max-caption-tokens", type=int, default=DEFAULTS.max_caption_tokens,
-                   help="default: %(default)s")
+    helps = {"length": f"story length preset: {' | '.join(LENGTHS)}", "seed": "sampling seed (-1: random, printed)",
+             "temperature": "sampling temperature", "top_p": "nucleus sampling mass",
+             "repetition_penalty": ">1 discourages repeats", "num_beams": "caption beam count",
+             "max_caption_tokens": "caption length cap in tokens"}
+    for flag, field in FLAGS.items():
+        p.add_argument(flag, dest=field, metavar=flag[2:].upper().replace("-", "_"), default=None,
+                       type=str if field == "length" else _number,
+                       help=f"{helps[field]} (default: {getattr(DEFAULTS, field)})")
     p.add_argument("--caption-model", default=None, help=f"hub id or folder (default: ${CAPTION_ENV} or BLIP-base)")
     p.add_argument("--story-model", default=None, help=f"hub id or folder (default: ${STORY_ENV} or TinyStories-33M)")
     p.add_argument("--allow-private-urls", action="store_true",
@@ -42,34 +56,33 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _tell(gen: ImageStoryGenerator, image: str, length: str, args, out=None) -> dict:
+def _tell(gen: ImageStoryGenerator, image: str, config: StoryConfig, as_json: bool, out=None) -> dict:
     out = out or sys.stdout
-    settings = dict(temperature=args.temperature, top_p=args.top_p, repetition_penalty=args.repetition_penalty,
-                    seed=args.seed, num_beams=args.beams, max_caption_tokens=args.max_caption_tokens)
     printed, r = "", {}
-    for r in gen.stream_from_image(image, length, **settings):
-        if args.json:
+    for r in tell_story(image, config, None, gen):
+        if as_json or r["kind"] in ("fetching", "image"):
             continue
-        if r["stage"] == "caption":
+        if r["kind"] == "caption":
             print(f"Caption: {r['caption']}\n", file=out)
         # Print whole sentences as they complete, so nothing printed is later cut away.
-        text = r["story"] if r["stage"] == "done" else cut_at_sentence(r["story"], len(r["prompt"]))
+        text = r["story"] if r["kind"] == "done" else cut_at_sentence(r["story"], len(r["prompt"]))
         if text.startswith(printed) and len(text) > len(printed):
             print(text[len(printed):], end="", file=out, flush=True)
             printed = text
-    if args.json:
+    if as_json:
         print(json.dumps(r, indent=2), file=out)
     else:
-        print(f"\n\n({r['word_count']} words · caption {r['caption_seconds']:.1f} s · story {r['story_seconds']:.1f} s"
-              f" · {r['tokens_per_second']:.0f} tokens/s · seed {r['seed']})", file=out)
+        print(f"\n\n{figures.summary_text(r)}", file=out)
     return r
 
 
 def run(args: argparse.Namespace) -> int:
+    # Checked first: a bad value is one line and exit 2 before any model loads.
+    config = params.build(StoryConfig, **{f: getattr(args, f) for f in FLAGS.values() if getattr(args, f) is not None})
     limits = FetchLimits(allow_private=True) if args.allow_private_urls else FetchLimits()
     gen = ImageStoryGenerator(args.caption_model, args.story_model, fetch_limits=limits)
     if args.image:
-        _tell(gen, args.image, args.length, args)
+        _tell(gen, args.image, config, args.json)
         return 0
     gen.load()  # an unavailable model fails here, before the first question
     print("Image story: enter an image URL or file path, then a length; an empty line quits.")
@@ -78,14 +91,11 @@ def run(args: argparse.Namespace) -> int:
             image = input("\nImage URL or path: ").strip()
             if not image:
                 return 0
-            length = input(f"Length ({'/'.join(LENGTHS)}) [{args.length}]: ").strip().lower() or args.length
+            length = input(f"Length ({'/'.join(LENGTHS)}) [{config.length}]: ").strip().lower() or config.length
         except EOFError:
             print()
             return 0
-        if length not in LENGTHS:
-            print(f"error: unknown length {length!r}: choose one of {', '.join(LENGTHS)}", file=sys.stderr)
-            continue
-        try:
-            _tell(gen, image, length, args)
-        except LabsError as err:  # a bad URL should not end the session
+        try:  # a bad URL or length should not end the session
+            _tell(gen, image, params.replace(config, length=length), args.json)
+        except LabsError as err:
             print(f"error: {err}", file=sys.stderr)

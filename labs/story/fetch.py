@@ -6,9 +6,10 @@ checked before connecting, and the connection goes to the checked address, so a
 DNS answer cannot change between check and connect. Bodies stop at a size limit,
 images at a pixel limit (decompression bombs), the whole fetch at a deadline.
 
-LABS_ALLOW_PRIVATE_URLS=1 (or allow_private=True) lets loopback, private and
-link-local hosts through, for someone running the app on their own network;
-cloud metadata endpoints, multicast, reserved and unspecified stay refused.
+The limits are labs.story.config.FetchLimits. LABS_ALLOW_PRIVATE_URLS=1 (or
+allow_private=True) lets loopback, private and link-local hosts through, for
+someone running the app on their own network; cloud metadata endpoints,
+multicast, reserved and unspecified stay refused.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from labs.core.errors import LabsError
+from labs.story.config import FetchLimits
 
 ALLOW_PRIVATE_ENV = "LABS_ALLOW_PRIVATE_URLS"
 USER_AGENT = "Mozilla/5.0 (compatible; labs-image-story/1.0)"
@@ -37,17 +38,6 @@ METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
-
-
-@dataclass(frozen=True)
-class FetchLimits:
-    max_bytes: int = 20 * 2**20        # body bytes (and local file size) before giving up
-    max_pixels: int = 50_000_000       # width * height as declared in the header (a 48 MP phone photo fits)
-    connect_timeout: float = 5.0       # s per connection attempt
-    total_timeout: float = 10.0        # s for the whole fetch, redirects included
-    max_redirects: int = 3
-    max_side: int = 1024               # px; returned images are shrunk to this (BLIP looks at 384)
-    allow_private: bool | None = None  # None: read LABS_ALLOW_PRIVATE_URLS
 
 
 def _size(n: int) -> str:
@@ -305,7 +295,8 @@ def load_image(source, limits: FetchLimits = FetchLimits(), allow_paths: bool = 
     if isinstance(source, Path):
         source = str(source)
     if not isinstance(source, str) or not source.strip():
-        raise LabsError("no image given: pass an image URL, a file path or a PIL image")
+        raise LabsError("no image given: pass an image URL, a file path or a PIL image" if allow_paths else
+                        "no image given: paste an image URL, upload a picture or click an example")
     source = source.strip()
     if looks_like_url(source):
         return decode_image(fetch_url(source, limits), limits, what=f"the file at {source}")

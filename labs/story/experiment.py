@@ -1,12 +1,16 @@
-"""Image -> BLIP caption -> TinyStories story, streamed token by token.
+"""Image -> BLIP caption -> TinyStories story, as a generator of plain dicts.
 
     from labs.story import ImageStoryGenerator
     result = ImageStoryGenerator().generate_from_image(image_path="https://...", length="medium")
     result["caption"], result["story"], result["word_count"]
 
-Models load lazily on first use, once per process (shared by every generator
-instance and every user; see models.py), on the GPU in bf16 when there is one. torch and
-transformers are imported inside functions so `import labs.story` stays light.
+`tell_story(source, config, stop, generator)` is the experiment: the tab, the CLI and
+the tests all drive it. Each record is the whole result so far plus its "kind":
+"fetching" (first, before any work), "image" (decoded, with the PIL image), "caption",
+"story" (once per token), "done" (the story cut at its last sentence; "stopped" says
+whether `stop` ended it early). Models load lazily on first use, once per process
+(models.py); torch and transformers are imported inside functions so
+`import labs.story` stays light.
 """
 
 from __future__ import annotations
@@ -17,44 +21,15 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from typing import Iterator
 
-from labs.core.errors import LabsError
-from labs.story.fetch import FetchLimits, load_image
+from labs.core import params
+from labs.story.config import LENGTHS, RANDOM_SEED, FetchLimits, StoryConfig
+from labs.story.fetch import load_image, looks_like_url
 from labs.story.models import (CAPTION_ENV, DEFAULT_CAPTION_MODEL, DEFAULT_STORY_MODEL, STORY_ENV, check_folder,
                                load_model)
 
 PROMPT = "This is a story about {caption}. One day,"
-
-# max_new_tokens per preset. TinyStories text runs ~1.3 GPT-2 tokens per word; the story
-# shown adds the ~12-word prompt and loses the cut partial sentence (~8 words), so these
-# aim at the seed's ~130 / ~165 / ~175 words. A story that ends (EOS) first is shorter.
-LENGTHS = {"short": 160, "medium": 210, "long": 230}
-
-
-@dataclass
-class StorySettings:
-    length: str = "medium"             # a LENGTHS key
-    temperature: float = 0.7           # sampling temperature (the seed's; UI range 0.1-1.5)
-    top_p: float = 0.9                 # nucleus sampling mass
-    repetition_penalty: float = 1.2    # >1 discourages repeated tokens (prompt included)
-    seed: int | None = None            # None: a fresh random seed, reported in the result
-    num_beams: int = 3                 # caption beam search width (beams caption better than sampling)
-    max_caption_tokens: int = 20       # BLIP's own max_length; its captions run ~8-15 tokens
-
-    def check(self) -> None:
-        if self.length not in LENGTHS:
-            raise LabsError(f"unknown length {self.length!r}: choose one of {', '.join(LENGTHS)}")
-        if not 0 < self.temperature <= 5:
-            raise LabsError(f"temperature must be in (0, 5], got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise LabsError(f"top_p must be in (0, 1], got {self.top_p}")
-        if not 0 < self.repetition_penalty <= 5:
-            raise LabsError(f"repetition_penalty must be in (0, 5], got {self.repetition_penalty}")
-        if int(self.num_beams) < 1 or int(self.max_caption_tokens) < 1:
-            raise LabsError("num_beams and max_caption_tokens must be at least 1")
-
 
 # ---------------------------------------------------------------- text helpers
 
@@ -93,10 +68,10 @@ def clean_caption(text: str) -> str:
     return text or "a picture"
 
 
-# ---------------------------------------------------------------- the generator
+# ---------------------------------------------------------------- the models at work
 
 class ImageStoryGenerator:
-    """Caption an image with BLIP (beam search), then continue PROMPT with a TinyStories LM.
+    """Which models (and where), which images: the state `tell_story` runs with.
 
     caption_model / story_model: hub id or local folder; default $LABS_CAPTION_MODEL /
     $LABS_STORY_MODEL, else the seed's models. device/dtype default to CUDA + bf16 when
@@ -112,11 +87,15 @@ class ImageStoryGenerator:
         self.fetch_limits = fetch_limits or FetchLimits()
         self.allow_paths = allow_paths
 
+    def check(self) -> None:
+        """A model folder that does not exist fails here, in no time (before any import of torch)."""
+        check_folder("caption", self.caption_model)
+        check_folder("story", self.story_model)
+
     def load(self) -> float:
         """Load both models (a no-op when cached); seconds spent. Fails fast with a LabsError."""
         t0 = time.perf_counter()
-        check_folder("caption", self.caption_model)
-        check_folder("story", self.story_model)
+        self.check()
         load_model("caption", self.caption_model, self.device, self.dtype)
         load_model("story", self.story_model, self.device, self.dtype)
         return time.perf_counter() - t0
@@ -133,8 +112,10 @@ class ImageStoryGenerator:
                                       max_new_tokens=int(max_caption_tokens), do_sample=False)
         return clean_caption(blip.processor.decode(out[0], skip_special_tokens=True))
 
-    def stream_story(self, prompt: str, settings: StorySettings, seed: int) -> Iterator[tuple[str, int, float]]:
-        """(continuation text so far, tokens so far, seconds to the first token), once per token."""
+    def stream_story(self, prompt: str, config: StoryConfig, seed: int,
+                     stop: threading.Event | None = None) -> Iterator[tuple[str, int, float]]:
+        """(continuation text so far, tokens so far, seconds to the first token), once per token.
+        Generation ends at the budget, at EOS, when `stop` is set, or when the consumer leaves."""
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -142,7 +123,8 @@ class ImageStoryGenerator:
         tok = lm.processor
         enc = tok(prompt, return_tensors="pt")
         tokens: queue.Queue = queue.Queue()
-        stop = threading.Event()
+        left = threading.Event()
+        stop = stop or threading.Event()
 
         class Streamer:  # generate() calls put(prompt ids) once, then put(new ids) per step, then end()
             seen_prompt = False
@@ -155,9 +137,10 @@ class ImageStoryGenerator:
             def end(self):
                 pass
 
-        class StopWhenAbandoned(StoppingCriteria):
+        class StopWhenAsked(StoppingCriteria):
             def __call__(self, input_ids, scores, **kwargs):
-                return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device)
+                done = stop.is_set() or left.is_set()
+                return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
 
         def work():
             try:
@@ -167,10 +150,10 @@ class ImageStoryGenerator:
                     torch.manual_seed(seed)
                     lm.model.generate(
                         input_ids=enc["input_ids"].to(lm.device), attention_mask=enc["attention_mask"].to(lm.device),
-                        do_sample=True, temperature=settings.temperature, top_p=settings.top_p,
-                        repetition_penalty=settings.repetition_penalty, max_new_tokens=LENGTHS[settings.length],
+                        do_sample=True, temperature=config.temperature, top_p=config.top_p,
+                        repetition_penalty=config.repetition_penalty, max_new_tokens=LENGTHS[config.length],
                         pad_token_id=tok.eos_token_id, streamer=Streamer(),
-                        stopping_criteria=StoppingCriteriaList([StopWhenAbandoned()]))
+                        stopping_criteria=StoppingCriteriaList([StopWhenAsked()]))
                 tokens.put(None)
             except BaseException as err:  # noqa: BLE001 - handed to the consumer thread
                 tokens.put(err)
@@ -180,7 +163,7 @@ class ImageStoryGenerator:
         ids: list[int] = []
         threading.Thread(target=work, daemon=True, name="story-generate").start()
         try:
-            while (item := tokens.get()) is not None:
+            while (item := tokens.get()) is not None and not stop.is_set():
                 if isinstance(item, BaseException):
                     raise item
                 first = time.perf_counter() - t0 if first is None else first
@@ -188,37 +171,12 @@ class ImageStoryGenerator:
                 # A multi-byte character split across tokens decodes to U+FFFD until complete.
                 yield tok.decode(ids, skip_special_tokens=True).rstrip("\ufffd"), len(ids), first
         finally:
-            stop.set()  # the consumer left (done, error, or a cancelled UI request): stop generating
+            left.set()  # done, stopped, failed or abandoned (a cancelled page): stop generating
 
-    def stream_from_image(self, image_path, length: str = "medium", **settings) -> Iterator[dict]:
-        """Yield the result dict as it grows: stage "caption", then "story" per token, then "done".
-
-        settings: StorySettings fields (temperature, top_p, repetition_penalty, seed,
-        num_beams, max_caption_tokens). The last dict is generate_from_image's result.
-        """
-        s = StorySettings(length=length, **settings)
-        s.check()
-        seed = int(s.seed) if s.seed is not None else secrets.randbelow(2**31)
-        load_seconds = self.load()
-        t0 = time.perf_counter()
-        caption = self.caption(image_path, s.num_beams, s.max_caption_tokens)
-        prompt = PROMPT.format(caption=caption)
-        r = {"stage": "caption", "caption": caption, "prompt": prompt, "story": prompt,
-             "word_count": word_count(prompt), "length": s.length, "seed": seed, "tokens": 0,
-             "load_seconds": round(load_seconds, 3), "caption_seconds": round(time.perf_counter() - t0, 3),
-             "first_token_seconds": None, "story_seconds": 0.0, "tokens_per_second": 0.0,
-             "caption_model": self.caption_model, "story_model": self.story_model}
-        yield dict(r)
-        t1 = time.perf_counter()
-        for text, n, first in self.stream_story(prompt, s, seed):
-            elapsed = time.perf_counter() - t1
-            r.update(stage="story", story=prompt + text, word_count=word_count(prompt + text), tokens=n,
-                     first_token_seconds=round(first, 3), story_seconds=round(elapsed, 3),
-                     tokens_per_second=round(n / elapsed, 1) if elapsed > 0 else 0.0)
-            yield dict(r)
-        story = cut_at_sentence(r["story"], start=len(prompt))
-        r.update(stage="done", story=story, word_count=word_count(story))
-        yield dict(r)
+    def stream_from_image(self, image_path, length: str = "medium", stop: threading.Event | None = None,
+                          **settings) -> Iterator[dict]:
+        """tell_story's records for StoryConfig fields given as raw values (checked by params.build)."""
+        return tell_story(image_path, params.build(StoryConfig, length=length, **settings), stop, self)
 
     def generate_from_image(self, image_path, length: str = "medium", **settings) -> dict:
         """Caption + story in one call: a dict with caption, prompt, story, word_count, seed and timings."""
@@ -226,3 +184,50 @@ class ImageStoryGenerator:
         for result in self.stream_from_image(image_path, length, **settings):
             pass
         return result
+
+
+# ---------------------------------------------------------------- the experiment
+
+def tell_story(source, config: StoryConfig | None = None, stop: threading.Event | None = None,
+               generator: ImageStoryGenerator | None = None) -> Iterator[dict]:
+    """Fetch/decode `source` (URL, path, bytes or PIL image), caption it, write the story token by token.
+
+    Yields the growing result dict (see the module docstring). `stop` (a threading.Event)
+    ends the story at the next token; the "done" record then says stopped=True.
+    """
+    config = config or StoryConfig()
+    g = generator or ImageStoryGenerator()
+    stop = stop or threading.Event()
+    seed = config.seed if config.seed != RANDOM_SEED else secrets.randbelow(2**31)
+    from_url = isinstance(source, str) and looks_like_url(source)
+    r = {"kind": "fetching", "from_url": from_url, "caption": "", "prompt": "", "story": "", "word_count": 0,
+         "length": config.length, "seed": seed, "tokens": 0, "fetch_seconds": 0.0, "load_seconds": 0.0,
+         "caption_seconds": 0.0, "first_token_seconds": None, "story_seconds": 0.0, "tokens_per_second": 0.0,
+         "caption_model": g.caption_model, "story_model": g.story_model, "stopped": False}
+    yield dict(r)  # before any work: a page clears its last story here
+    t0 = time.perf_counter()
+    image = load_image(source, g.fetch_limits, allow_paths=g.allow_paths)
+    r.update(kind="image", fetch_seconds=round(time.perf_counter() - t0, 3))
+    g.check()
+    yield {**r, "image": image}
+    if stop.is_set():
+        yield {**r, "kind": "done", "stopped": True}
+        return
+    r["load_seconds"] = round(g.load(), 3)
+    t0 = time.perf_counter()
+    caption = g.caption(image, config.num_beams, config.max_caption_tokens)
+    prompt = PROMPT.format(caption=caption)
+    r.update(kind="caption", caption=caption, prompt=prompt, story=prompt, word_count=word_count(prompt),
+             caption_seconds=round(time.perf_counter() - t0, 3))
+    yield dict(r)
+    t1 = time.perf_counter()
+    if not stop.is_set():
+        for text, n, first in g.stream_story(prompt, config, seed, stop):
+            elapsed = time.perf_counter() - t1
+            r.update(kind="story", story=prompt + text, word_count=word_count(prompt + text), tokens=n,
+                     first_token_seconds=round(first, 3), story_seconds=round(elapsed, 3),
+                     tokens_per_second=round(n / elapsed, 1) if elapsed > 0 else 0.0)
+            yield dict(r)
+    story = cut_at_sentence(r["story"], start=len(prompt))
+    r.update(kind="done", story=story, word_count=word_count(story), stopped=stop.is_set())
+    yield dict(r)
