@@ -138,8 +138,9 @@ def stream(records: Iterable[dict], render: Callable[[dict], object], fold: Call
                 fold(rec)
             now = time.perf_counter()
             if not drawn_any or urgent(rec) or now - last >= interval:
-                drawn_any, last, pending = True, now, None
+                drawn_any, pending = True, None
                 yield render(rec)
+                last = time.perf_counter()  # the interval counts from the end of a redraw: slow redraws thin out
             else:
                 pending = rec
         if pending is not None:

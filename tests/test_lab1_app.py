@@ -1,12 +1,44 @@
+"""Lab 1's tab driven through gradio_client: streaming, the seed's table, per-session Stop, and the
+one-format message for every constraint the form can break."""
+
 import time
 
+import gradio as gr
 import pytest
 from gradio_client import Client
 
+from labs.residual import tab
+from labs.residual.config import MLPCompareConfig, SweepConfig
+
+# Form order of the two endpoints, with values that run in seconds on digits.
+MLP_FORM = {"dataset": "digits", "depth": 8, "width": 32, "epochs": 1, "lr": 0.003, "batch_size": 64,
+            "train_subset": 512, "seed": 0}
+SWEEP_FORM = {"dataset": "digits", "architectures": ["PlainCNN", "ResNet"], "sizes": ["Small"], "epochs": 1,
+              "train_subset": 256, "test_subset": 64, "batch_size": 64, "lr": 0.05, "augment": True, "seed": 0}
+# Per constraint, a value the form component lets through (sliders check their own range, dropdowns and
+# checkbox groups their choices, integer Numbers round) that the constraint refuses.
+MLP_BAD = {"dataset": None, "depth": 3.5, "width": 20.5, "epochs": -1, "lr": -0.1, "batch_size": 0,
+           "train_subset": -1, "seed": -1}
+SWEEP_BAD = {"dataset": None, "architectures": [], "sizes": [], "epochs": 0, "train_subset": -1, "test_subset": -1,
+             "batch_size": 0, "lr": -1.0, "augment": "maybe", "seed": 2**32}
+NOT_ON_THE_FORM = {MLPCompareConfig: {"log_every", "eval_every"}, SweepConfig: {"label_smoothing", "log_every"}}
+CASES = [(MLPCompareConfig, "/train_mlp", MLP_FORM, n, v) for n, v in MLP_BAD.items()] + \
+        [(SweepConfig, "/train_sweep", SWEEP_FORM, n, v) for n, v in SWEEP_BAD.items()]
+
 
 @pytest.fixture(scope="module")
-def client(app_url):
-    return Client(app_url, verbose=False)
+def lab1_url():
+    with gr.Blocks() as demo:
+        tab.build()
+    demo.queue(default_concurrency_limit=2)  # as app.py
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(lab1_url):
+    return Client(lab1_url, verbose=False)
 
 
 def test_build_demo_has_the_lab1_tab_and_endpoints():
@@ -17,8 +49,31 @@ def test_build_demo_has_the_lab1_tab_and_endpoints():
     assert {"train_mlp", "train_sweep", "stop_mlp", "stop_sweep"} <= names
 
 
+def test_the_tab_imports_no_torch_at_page_build():
+    import subprocess
+    import sys
+
+    code = ("import sys, gradio as gr\nfrom labs.residual import tab\nwith gr.Blocks():\n    tab.build()\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_the_eta_line_and_the_preset_buttons():
+    from labs.core import eta
+    from labs.residual.config import estimate_sweep_seconds, sweep_config
+
+    cfg = sweep_config(architectures=("ResNet",), sizes=("Large",))
+    cpu, gpu = (eta.format_seconds(estimate_sweep_seconds(cfg, d)) for d in ("cpu", "cuda"))
+    assert tab.sweep_eta(["ResNet"], ["Large"], 4, 5000, 2000) == (
+        f"**1 runs x 4 epochs x 5,000 images.** Estimated time: **{cpu} on a 2-core CPU**, {gpu} on one H200 GPU.")
+    assert tab.sweep_eta([], ["Small"], 4, 5000, 2000) == (
+        "⚠️ invalid architectures: expected a non-empty selection from PlainCNN, ResNet, got []")
+    assert tab.apply_preset("full") == (30, 0, 0, 512, 0.4)
+
+
 def test_mlp_endpoint_streams_figures_and_a_table(client):
-    job = client.submit("digits", 8, 32, 1, 0.003, 64, 512, 0, api_name="/train_mlp")
+    job = client.submit(*MLP_FORM.values(), api_name="/train_mlp")
     outputs = list(job)
     loss, acc, grads, table, status = outputs[-1]
     assert len(outputs) >= 2  # streamed, not one final answer
@@ -28,27 +83,64 @@ def test_mlp_endpoint_streams_figures_and_a_table(client):
 
 
 def test_sweep_endpoint_returns_the_seed_table(client):
-    job = client.submit("digits", ["PlainCNN", "ResNet"], ["Small"], 1, 256, 64, 64, 0.05, True, 0,
-                        api_name="/train_sweep")
+    job = client.submit(*SWEEP_FORM.values(), api_name="/train_sweep")
     *_, (loss, acc, depth, table, status) = list(job)
     assert table["headers"][:5] == ["Architecture", "Size", "Depth", "Final accuracy", "Training convergence"]
     assert [r[:3] for r in table["data"]] == [["PlainCNN", "Small", "[2, 2] (10 layers)"],
                                                ["ResNet", "Small", "[2, 2] (10 layers)"]]
-    assert depth["type"] == "plotly" and status.startswith("done")
+    assert depth["type"] == "plotly" and status.startswith("done: 2 runs in")
+
+
+def test_every_constraint_is_covered_by_a_bad_form_value():
+    assert set(MLP_BAD) | NOT_ON_THE_FORM[MLPCompareConfig] == set(MLPCompareConfig.CONSTRAINTS)
+    assert set(SWEEP_BAD) | NOT_ON_THE_FORM[SweepConfig] == set(SweepConfig.CONSTRAINTS)
+    assert list(MLP_BAD) == list(MLP_FORM) and list(SWEEP_BAD) == list(SWEEP_FORM)
+
+
+@pytest.mark.parametrize("cls, api, form, name, value", CASES, ids=[f"{c[1][1:]}.{c[3]}" for c in CASES])
+def test_a_bad_form_value_is_a_clear_error_not_a_traceback(client, cls, api, form, name, value):
+    constraint = cls.CONSTRAINTS[name]
+    with pytest.raises(Exception) as err:
+        client.predict(*{**form, name: value}.values(), api_name=api)
+    text = str(err.value)
+    assert f"invalid {name.replace('_', ' ')}: expected {constraint.describe()}, got {value!r}" in text
+    assert "upstream" not in text.lower()
+
+
+def _wait_for_output(job, n=1, timeout=120):
+    t0 = time.time()
+    while len(job.outputs()) < n and not job.done() and time.time() - t0 < timeout:
+        time.sleep(0.1)
 
 
 def test_stop_keeps_the_curves_and_table(client):
     job = client.submit("digits", 16, 64, 200, 0.002, 16, 0, 0, api_name="/train_mlp")
-    t0 = time.time()
-    while len(job.outputs()) < 3 and time.time() - t0 < 60:
-        time.sleep(0.2)
-    client.predict(api_name="/stop_mlp")
-    outputs = list(job)
-    *_, table, status = outputs[-1]
+    _wait_for_output(job, 3)
+    assert client.predict(api_name="/stop_mlp") == "stopping after the current step..."
+    *_, table, status = list(job)[-1]
     assert status.startswith("stopped")
     assert all(row[-1] == "stopped" for row in table["data"])
+    assert client.predict(api_name="/stop_sweep") == "nothing is running"  # and the flag is forgotten
 
 
-def test_bad_input_is_a_clear_error_not_a_traceback(client):
-    with pytest.raises(Exception, match="epochs must be a whole number from 1 to 1000"):
-        client.predict("digits", 16, 32, -1, 0.003, 64, 0, 0, api_name="/train_mlp")
+def test_one_sessions_stop_does_not_stop_another_sessions_run(lab1_url):
+    a, b = Client(lab1_url, verbose=False), Client(lab1_url, verbose=False)
+    job_b = b.submit("digits", 8, 32, 3, 0.003, 64, 0, 0, api_name="/train_mlp")
+    _wait_for_output(job_b)
+    job_a = a.submit("digits", 8, 32, 200, 0.003, 64, 0, 0, api_name="/train_mlp")  # queued: one training at a time
+    assert a.predict(api_name="/stop_mlp") == "nothing is running"  # A's Stop while B trains...
+    assert not job_b.done()
+    _, acc, _, table, status = list(job_b)[-1]  # ...leaves B's run whole
+    assert status.startswith("done") and [row[-1] for row in table["data"]] == ["done", "done"]
+    assert [trace["x"][-1] for trace in _traces(acc)] == [3, 3]
+
+    _wait_for_output(job_a)  # A's own run starts after B's and A's Stop ends it
+    assert a.predict(api_name="/stop_mlp") == "stopping after the current step..."
+    *_, table_a, status_a = list(job_a)[-1]
+    assert status_a.startswith("stopped") and [row[-1] for row in table_a["data"]] == ["stopped", "stopped"]
+
+
+def _traces(plot) -> list[dict]:
+    import json
+
+    return json.loads(plot["plot"])["data"]

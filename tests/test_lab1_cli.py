@@ -40,9 +40,11 @@ def test_data_command_lists_every_data_set(capsys):
     (["train", "--model", "mlp", "--dataset", "digits", "--depth", "500"], "from 3 to 100"),
     (["train", "--model", "resnet", "--dataset", "digits", "--depth", "0,2"], "from 1 to 100"),
     (["train", "--dataset", "digits", "--epochs", "-1"], "epochs"),
-    (["train", "--dataset", "digits", "--lr", "nan"], "learning rate"),
-    (["train", "--dataset", "digits", "--batch-size", "5000"], "larger than the training set"),
-    (["sweep", "resnet", "--sizes", "huge", "--dry-run"], "unknown architecture or size"),
+    (["train", "--dataset", "digits", "--lr", "nan"], "invalid lr: expected a number in (0, 10], got nan"),
+    (["train", "--dataset", "digits", "--batch-size", "5000"], "at most the training set's 1437 images"),
+    (["sweep", "resnet", "--sizes", "huge", "--dry-run"], "invalid sizes: expected a non-empty selection from"),
+    (["sweep", "resnet", "--dataset", "digits", "--train-subset", "32", "--test-subset", "32", "--sizes", "small",
+      "--archs", "ResNet"], "invalid batch size: expected at most the training set's 32 images, got 128"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, words, capsys):
     assert main(argv) == 2

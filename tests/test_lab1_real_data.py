@@ -11,8 +11,9 @@ def test_residual_mlp16_learns_real_mnist_and_the_plain_one_lags():
     from labs.residual.config import mlp_config
     from labs.residual.experiment import run_mlp_comparison
 
-    *_, state = run_mlp_comparison(mlp_config("quick", epochs=1, train_subset=20_000, eval_every=0))
-    acc = {r.model: r.test_acc[-1] for r in state.runs.values()}
+    records = list(run_mlp_comparison(mlp_config("quick", epochs=1, train_subset=20_000, eval_every=0)))
+    model = {r["run"]: r["model"] for r in records if r["kind"] == "start"}
+    acc = {model[r["run"]]: r["final_test_acc"] for r in records if r["kind"] == "end"}
     assert acc["residual_mlp"] >= 0.94  # 10,000 real MNIST test images
     assert acc["residual_mlp"] > acc["mlp"] + 0.02
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-
 import gradio as gr
 
-from labs.core import plots
+from labs import ui
+from labs.core import eta, plots
 from labs.core.catalog import DATASETS, availability_message, is_available
 from labs.core.errors import LabsError
 from labs.residual import figures
 from labs.residual.config import (ARCHITECTURES, MLP_PRESETS, SIZES, MLPCompareConfig, SweepConfig,
                                   estimate_sweep_seconds, sweep_config)
-
-UI_INTERVAL = 0.4  # seconds between live redraws: fast enough to watch, cheap enough not to slow training
 
 INTRO = """### ResNet replication: is depth a gift or a burden?
 He et al. (2016) found that a deeper *plain* network can train **worse** than a shallower one (the degradation
@@ -24,21 +19,7 @@ MLP with skips side by side; the gradient-norm map shows why the plain one strug
 its first layers is orders of magnitude smaller. **B** repeats the seed's CIFAR-10 table: PlainCNN vs ResNet
 at Small [2,2], Medium [5,5], Large [7,7] blocks per stage (widths 16, 32)."""
 
-_STOPS: dict[str, threading.Event] = {}  # session -> stop flag of its running job
-
-
-def _stop_event(request: gr.Request | None) -> threading.Event:
-    key = getattr(request, "session_hash", None) or "default"
-    ev = threading.Event()
-    _STOPS[key] = ev
-    return ev
-
-
-def stop_run(request: gr.Request = None):
-    ev = _STOPS.get(getattr(request, "session_hash", None) or "default")
-    if ev is not None:
-        ev.set()
-    return "stopping after the current step..."
+SCOPE = "residual"  # both parts share one stop scope: a session's Stop ends its Lab 1 run
 
 
 def data_note(name: str) -> str:
@@ -46,79 +27,52 @@ def data_note(name: str) -> str:
     return f"⚠️ {msg} Choose **digits** to run offline." if msg else f"{DATASETS[name].title}: ready."
 
 
-def _int(value, what: str) -> int:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)) or float(value) != int(value):
-        raise LabsError(f"{what} must be a whole number, got {value!r}")
-    return int(value)
-
-
-def _float(value, what: str) -> float:
-    if value is None:
-        raise LabsError(f"{what} is empty: enter a number")
-    return float(value)
-
-
-def _stream(gen, render):
-    """Drive an experiment generator, redrawing at most every UI_INTERVAL seconds and at the end."""
-    last, seen_evals = 0.0, -1
-    try:
-        for state in gen:
-            evals = sum(len(r.test_acc) for r in state.runs.values())  # a new test point is always drawn
-            now = time.perf_counter()
-            if state.done or now - last >= UI_INTERVAL or evals != seen_evals:
-                seen_evals, last = evals, now
-                yield render(state)
-    except LabsError as err:
-        raise gr.Error(str(err)) from None
-
-
+@ui.handler
 def train_mlp(dataset, depth, width, epochs, lr, batch_size, train_subset, seed, request: gr.Request = None):
-    cfg = MLPCompareConfig(dataset=dataset, depth=_int(depth, "depth"), width=_int(width, "width"),
-                           epochs=_int(epochs, "epochs"), lr=_float(lr, "learning rate"),
-                           batch_size=_int(batch_size, "batch size"), train_subset=_int(train_subset or 0, "subset"),
-                           seed=_int(seed, "seed"))
-    stop = _stop_event(request)
+    cfg = ui.config(MLPCompareConfig, dataset=dataset, depth=depth, width=width, epochs=epochs, lr=lr,
+                    batch_size=batch_size, train_subset=train_subset, seed=seed)
     from labs.residual.experiment import run_mlp_comparison
 
-    def render(state):
-        return (*figures.mlp_figures(state), figures.mlp_table(state), state.status)
+    view = figures.MLPView()
+    stop = ui.start(SCOPE, request)
+    try:
+        yield from ui.stream(run_mlp_comparison(cfg, stop),
+                             lambda _: (*figures.mlp_figures(view), figures.mlp_table(view), view.status),
+                             fold=view.add, stop=stop)
+    finally:
+        ui.finish(SCOPE, request, stop)
 
-    yield from _stream(run_mlp_comparison(cfg, stop), render)
 
-
+@ui.handler
 def train_sweep(dataset, archs, sizes, epochs, train_subset, test_subset, batch_size, lr, augment, seed,
                 request: gr.Request = None):
-    if not archs or not sizes:
-        raise gr.Error("Select at least one architecture and one size.")
-    cfg = SweepConfig(dataset=dataset, architectures=tuple(archs), sizes=tuple(sizes), epochs=_int(epochs, "epochs"),
-                      train_subset=_int(train_subset or 0, "train subset"), test_subset=_int(test_subset or 0, "test subset"),
-                      batch_size=_int(batch_size, "batch size"), lr=_float(lr, "learning rate"), augment=bool(augment),
-                      seed=_int(seed, "seed"))
-    stop = _stop_event(request)
+    cfg = ui.config(SweepConfig, dataset=dataset, architectures=archs, sizes=sizes, epochs=epochs,
+                    train_subset=train_subset, test_subset=test_subset, batch_size=batch_size, lr=lr,
+                    augment=augment, seed=seed)
     from labs.residual.experiment import run_sweep
 
-    def render(state):
-        return (*figures.sweep_figures(state), figures.sweep_table(state), state.status)
-
-    yield from _stream(run_sweep(cfg, stop), render)
+    view = figures.SweepView()
+    stop = ui.start(SCOPE, request)
+    try:
+        yield from ui.stream(run_sweep(cfg, stop),
+                             lambda _: (*figures.sweep_figures(view), figures.sweep_table(view), view.status),
+                             fold=view.add, stop=stop)
+    finally:
+        ui.finish(SCOPE, request, stop)
 
 
 def sweep_eta(archs, sizes, epochs, train_subset, test_subset) -> str:
     try:
-        cfg = SweepConfig(architectures=tuple(archs or ()), sizes=tuple(sizes or ()), epochs=int(epochs or 0),
-                          train_subset=int(train_subset or 0), test_subset=int(test_subset or 0))
-        cpu = estimate_sweep_seconds(cfg, "cpu")
-        gpu = estimate_sweep_seconds(cfg, "cuda")
-    except (TypeError, ValueError, LabsError):
-        return "Select at least one architecture and one size."
+        cfg = ui.config(SweepConfig, architectures=archs, sizes=sizes, epochs=epochs, train_subset=train_subset,
+                        test_subset=test_subset)
+    except LabsError as err:  # shown in place of the estimate while the form is incomplete
+        return f"⚠️ {err}"
+    cpu = eta.format_seconds(estimate_sweep_seconds(cfg, "cpu"))
+    gpu = eta.format_seconds(estimate_sweep_seconds(cfg, "cuda"))
     runs = len(cfg.architectures) * len(cfg.sizes)
     n = cfg.train_subset or 50_000
-    return (f"**{runs} runs x {cfg.epochs} epochs x {n:,} images.** Estimated time: **{_fmt(cpu)} on a 2-core CPU**, "
-            f"{_fmt(gpu)} on one H200 GPU.")
-
-
-def _fmt(seconds: float) -> str:
-    return f"{seconds / 3600:.1f} h" if seconds > 5400 else f"{seconds / 60:.0f} min" if seconds > 90 else f"{seconds:.0f} s"
+    return (f"**{runs} runs x {cfg.epochs} epochs x {n:,} images.** Estimated time: **{cpu} on a 2-core CPU**, "
+            f"{gpu} on one H200 GPU.")
 
 
 def apply_preset(preset):
@@ -142,8 +96,8 @@ def build() -> None:
                 with gr.Row():
                     mlp_lr = gr.Number(value=m.lr, label="Adam peak learning rate (OneCycle)")
                     mlp_bs = gr.Number(value=m.batch_size, precision=0, label="Batch size")
-                    mlp_subset = gr.Number(value=0, precision=0, label="Train images (0 = all)")
-                    mlp_seed = gr.Number(value=0, precision=0, label="Seed")
+                    mlp_subset = gr.Number(value=m.train_subset, precision=0, label="Train images (0 = all)")
+                    mlp_seed = gr.Number(value=m.seed, precision=0, label="Seed")
             mlp_note = gr.Markdown(data_note(default_mlp), elem_classes="labs-note")
             gr.Markdown(f"Defaults: full MNIST, {m.epochs} epochs, about 15 s on an idle 2-core CPU. "
                         f"Preset *full*: {MLP_PRESETS['full']['epochs']} epochs.", elem_classes="labs-note")
@@ -157,10 +111,10 @@ def build() -> None:
             mlp_grad = gr.Plot(plots.empty_figure("Gradient norm per layer"), label="Gradient norms", show_label=False)
             mlp_table = gr.Dataframe(figures.mlp_table(None), label="Summary", interactive=False)
             mlp_data.change(data_note, mlp_data, mlp_note)
-            ev = mlp_go.click(train_mlp, [mlp_data, depth, width, mlp_epochs, mlp_lr, mlp_bs, mlp_subset, mlp_seed],
-                              [mlp_loss, mlp_acc, mlp_grad, mlp_table, mlp_status], api_name="train_mlp",
-                              show_progress_on=[mlp_status], concurrency_id="train", concurrency_limit=1)
-            mlp_stop.click(stop_run, None, mlp_status, api_name="stop_mlp", queue=False)
+            mlp_go.click(train_mlp, [mlp_data, depth, width, mlp_epochs, mlp_lr, mlp_bs, mlp_subset, mlp_seed],
+                         [mlp_loss, mlp_acc, mlp_grad, mlp_table, mlp_status], api_name="train_mlp",
+                         show_progress_on=[mlp_status], concurrency_id="train", concurrency_limit=1)
+            ui.stop_button(mlp_stop, SCOPE, mlp_status, api_name="stop_mlp")
 
         with gr.Tab("B. PlainCNN vs ResNet"):
             s = sweep_config("quick", dataset=default_cnn)
@@ -180,7 +134,7 @@ def build() -> None:
                     batch = gr.Number(value=s.batch_size, precision=0, label="Batch size")
                     lr = gr.Number(value=s.lr, label="SGD-Nesterov peak learning rate (OneCycle, weight decay 5e-4)")
                     augment = gr.Checkbox(value=s.augment, label="Random crop + flip")
-                    seed = gr.Number(value=0, precision=0, label="Seed")
+                    seed = gr.Number(value=s.seed, precision=0, label="Seed")
             cnn_note = gr.Markdown(data_note(default_cnn), elem_classes="labs-note")
             eta = gr.Markdown(sweep_eta(s.architectures, s.sizes, s.epochs, s.train_subset, s.test_subset))
             with gr.Row():
@@ -201,4 +155,4 @@ def build() -> None:
             cnn_go.click(train_sweep, [cnn_data, archs, sizes, epochs, n_train, n_test, batch, lr, augment, seed],
                          [cnn_loss, cnn_acc, cnn_depth, cnn_table, cnn_status], api_name="train_sweep",
                          show_progress_on=[cnn_status], concurrency_id="train", concurrency_limit=1)
-            cnn_stop.click(stop_run, None, cnn_status, api_name="stop_sweep", queue=False)
+            ui.stop_button(cnn_stop, SCOPE, cnn_status, api_name="stop_sweep")

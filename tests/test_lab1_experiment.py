@@ -1,0 +1,49 @@
+"""Lab 1's generators on the embedded digits: plain dicts in the documented order."""
+
+import json
+import threading
+
+from labs.residual.config import mlp_config, sweep_config
+from labs.residual.experiment import run_mlp_comparison, run_sweep
+
+
+def test_mlp_comparison_yields_plain_tagged_records():
+    records = list(run_mlp_comparison(mlp_config(dataset="digits", depth=4, width=16, epochs=2, batch_size=64,
+                                                 train_subset=512, log_every=2, eval_every=0)))
+    json.dumps(records)  # plain data all the way down
+    starts = records[:2]
+    assert [s["kind"] for s in starts] == ["start", "start"]
+    assert [(s["run"], s["model"], s["index"], s["of"]) for s in starts] == [("MLP-4", "mlp", 1, 2),
+                                                                            ("ResidualMLP-4", "residual_mlp", 2, 2)]
+    assert starts[0]["params"] == starts[1]["params"] and starts[0]["n_train"] == 512
+    assert records[-1]["kind"] == "done" and records[-1]["stopped"] is False and records[-1]["seconds"] > 0
+    body = records[2:-1]
+    assert {r["kind"] for r in body} == {"step", "eval", "end"} and all(r["run"] in ("MLP-4", "ResidualMLP-4")
+                                                                        for r in body)
+    # interleaved: the two runs alternate record by record while both are active
+    assert [r["run"] for r in body[:4]] == ["MLP-4", "ResidualMLP-4"] * 2
+    for run in ("MLP-4", "ResidualMLP-4"):
+        evals = [r for r in body if r["run"] == run and r["kind"] == "eval"]
+        assert [e["epoch"] for e in evals] == [1, 2]
+        assert [r["kind"] for r in body if r["run"] == run][-1] == "end"
+        assert all("grad_norms" in r for r in body if r["run"] == run and r["kind"] == "step")
+
+
+def test_sweep_runs_in_order_and_a_stop_ends_it_after_the_current_run():
+    cfg = sweep_config(dataset="digits", architectures="PlainCNN,ResNet", sizes="Small", epochs=1, train_subset=256,
+                       test_subset=64, batch_size=64)
+    records = list(run_sweep(cfg, device="cpu"))
+    starts = [r for r in records if r["kind"] == "start"]
+    assert [(s["run"], s["index"], s["of"], s["info"]["layers"]) for s in starts] == [("PlainCNN Small", 1, 2, 10),
+                                                                                     ("ResNet Small", 2, 2, 10)]
+    assert records[-1]["kind"] == "done" and not records[-1]["stopped"]
+    assert [r["run"] for r in records if r["kind"] == "end"] == ["PlainCNN Small", "ResNet Small"]
+
+    stop = threading.Event()
+    seen = []
+    for rec in run_sweep(cfg, stop=stop, device="cpu"):
+        seen.append(rec)
+        if rec["kind"] == "step":
+            stop.set()
+    assert [r["kind"] for r in seen if r["kind"] in ("start", "end", "done")] == ["start", "end", "done"]
+    assert seen[-2]["stopped"] is True and seen[-1]["stopped"] is True
