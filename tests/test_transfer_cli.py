@@ -1,4 +1,5 @@
-"""`python -m labs transfer`: the dry run end to end, strategy parsing, and the no-checkpoint exit."""
+"""`python -m labs transfer`: the dry run end to end, strategy parsing, the no-checkpoint exit, and every
+constraint's one-line refusal (exit 2)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import re
 
 import pytest
 
-import labs.transfer.source as source
 from labs.__main__ import main
-from labs.core.errors import LabsError
+from labs.core import params
 from labs.transfer.cli import parse_strategies
+from labs.transfer.config import TransferConfig
+from transfer_fixtures import assert_one_format, constraint_cases
 
 
 def test_dry_run_end_to_end(capsys):
@@ -30,22 +32,54 @@ def test_dry_run_end_to_end(capsys):
 
 
 def test_no_checkpoint_says_how_to_train_one(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(source, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setenv("LABS_CHECKPOINT_DIR", str(tmp_path))
     assert main(["transfer", "--epochs", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
+    assert f"no CIFAR-10 ResNet checkpoint in {tmp_path}" in err
     assert "python -m labs train --model resnet --dataset cifar10" in err
 
 
-def test_bad_cli_input_exits_2(capsys):
-    assert main(["transfer", "--dry-run", "--optimizers", "adam", "--adam-lr", "0"]) == 2
-    assert "Adam learning rate must be a number > 0" in capsys.readouterr().err
-    assert main(["transfer", "--dry-run", "--svm-only", "--svm-c", "0"]) == 2
-    assert "C must be a number > 0" in capsys.readouterr().err
+# The flag that sets each field; the two booleans are flags without a value, which cannot carry a bad one.
+FLAG = {"strategies": "--strategies", "optimizers": "--optimizers", "checkpoint": "--checkpoint",
+        **{f: "--" + f.replace("_", "-") for f in TransferConfig.CONSTRAINTS
+           if f not in ("strategies", "optimizers", "checkpoint", "augment", "from_scratch")}}
+
+
+def _cli_value(bad) -> str:
+    return ",".join(bad) if isinstance(bad, tuple) else str(bad)
+
+
+@pytest.mark.parametrize("field, bad", [(f, b) for f, b in constraint_cases(TransferConfig.CONSTRAINTS) if f in FLAG])
+def test_every_constraint_exits_2_with_one_line(field, bad, capsys):
+    assert main(["transfer", "--dry-run", FLAG[field], _cli_value(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: invalid {field.replace('_', ' ')}: expected ")
+    shown = parse_strategies(_cli_value(bad)) if field == "strategies" else _cli_value(bad)  # what reaches build
+    assert_one_format(err[0], field, shown)
+    # the same sentence as the API's for the same raw value
+    with pytest.raises(Exception) as api:
+        params.build(TransferConfig, **{field: shown})
+    assert err[0] == f"error: {api.value}"
+
+
+def test_the_phase_rule_and_the_preset_exit_2_with_one_line(capsys):
+    assert main(["transfer", "--dry-run", "--svm-train-subset", "50"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: invalid svm train subset: expected 0 (all) or at least one image per class (100), got 50"]
+    assert main(["transfer", "--dry-run", "--preset", "huge"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: invalid preset: expected one of quick, full, got 'huge'"]
 
 
 def test_parse_strategies():
     assert parse_strategies("all") == ("Freeze input only", "No freeze", "Freeze all early")
     assert parse_strategies("early, no-freeze,input") == ("Freeze all early", "No freeze", "Freeze input only")
-    with pytest.raises(LabsError, match="unknown strategy 'middle'"):
-        parse_strategies("middle")
+    assert parse_strategies("middle") == ("middle",)  # left for the constraint to refuse:
+
+
+def test_unknown_strategy_is_refused_by_the_constraint(capsys):
+    assert main(["transfer", "--dry-run", "--strategies", "early,middle"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("error: invalid strategies: expected a non-empty selection from Freeze input only, No freeze, "
+                   "Freeze all early, got ('Freeze all early', 'middle')")

@@ -1,19 +1,22 @@
-"""Phase 1 and Phase 2 on tiny data (digits, ResNet[1,1]), and every bad input's message."""
+"""Phase 1 and Phase 2 on tiny data (digits, ResNet[1,1]): the records, the rows, stop, bad checkpoints."""
 
 from __future__ import annotations
 
-import math
 import threading
-from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 import labs.core.engine as engine
+from labs.core import params
+from labs.core.data import load_dataset
 from labs.core.errors import LabsError
-from labs.transfer.experiment import (SCRATCH, TransferConfig, eta_seconds, markdown_table, preset, results_table,
-                                      run_finetune, run_svm, svm_on_features, validate)
-from labs.transfer.source import load_source, train_source
+from labs.core.freeze import FrozenBatchNorm2d
+from labs.transfer.config import SCRATCH, TransferConfig
+from labs.transfer.experiment import prepare_model, run_finetune, run_svm, svm_on_features
+from labs.transfer.figures import markdown_table, results_table
+from labs.transfer.source import load_source
 from transfer_fixtures import tiny_checkpoint
 
 
@@ -25,7 +28,7 @@ def ckpt(tmp_path_factory):
 def tiny(ckpt, **kw):
     base = dict(checkpoint=ckpt, dataset="digits", epochs=1, batch_size=32, train_subset=128, test_subset=128,
                 svm_train_subset=600, svm_test_subset=300, log_every=2)
-    return replace(TransferConfig(), **{**base, **kw})
+    return params.build(TransferConfig, **{**base, **kw})
 
 
 def test_linear_svm_beats_chance_on_synthetic_blobs():
@@ -35,17 +38,30 @@ def test_linear_svm_beats_chance_on_synthetic_blobs():
     x = centres[y] + rng.normal(0, 1, (400, 8))
     res = svm_on_features(x[:300], y[:300], x[300:], y[300:], c=1.0)
     assert res["test_acc"] >= 0.9  # chance is 0.25
-    with pytest.raises(LabsError, match="C must be a number > 0"):
+    with pytest.raises(LabsError, match=r"^invalid svm c: expected a number in \[1e-06, 10000\], got 0$"):
         svm_on_features(x[:300], y[:300], x[300:], y[300:], c=0)
 
 
 def test_svm_phase_on_frozen_random_features_beats_chance(ckpt):
     recs = list(run_svm(tiny(ckpt)))
+    assert recs[0]["kind"] == "start" and (recs[0]["n_train"], recs[0]["n_test"]) == (600, 300)
     res = recs[-1]
-    assert res["kind"] == "svm" and res["feature_dim"] == 32 and (res["n_train"], res["n_test"]) == (600, 300)
+    assert res["kind"] == "done" and not res["stopped"]
+    assert res["feature_dim"] == 32 and (res["n_train"], res["n_test"]) == (600, 300)
     assert res["chance"] == pytest.approx(0.1)
     assert res["test_acc"] > 0.5  # 10 digit classes: chance 10%
-    assert any(r["kind"] == "progress" for r in recs)
+    assert [r["done"] for r in recs if r["kind"] == "progress" and r["stage"] == "features (train)"] == [600]
+
+
+def test_svm_phase_stops_between_chunks(ckpt):
+    stop = threading.Event()
+    recs = []
+    for rec in run_svm(tiny(ckpt), stop=stop, chunk=100):
+        recs.append(rec)
+        if rec["kind"] == "progress" and rec["done"] == 200:
+            stop.set()
+    assert recs[-1] == {"kind": "done", "stopped": True}
+    assert [r["done"] for r in recs if r["kind"] == "progress"] == [100, 200]
 
 
 def test_finetune_grid_rows_and_checkpoint_normalisation(ckpt, monkeypatch):
@@ -59,8 +75,12 @@ def test_finetune_grid_rows_and_checkpoint_normalisation(ckpt, monkeypatch):
     monkeypatch.setattr(engine, "fit", spy)
     cfg = tiny(ckpt, from_scratch=True, adam_lr=2e-3, sgd_lr=0.05)
     recs = list(run_finetune(cfg))
+    assert recs[0]["kind"] == "start" and len(recs[0]["runs"]) == 7 and recs[0]["runs"][0] == "Adam / Freeze input only"
+    assert {r["kind"] for r in recs} == {"start", "step", "eval", "row", "done"}
+    assert all("run" in r for r in recs if r["kind"] in ("step", "eval", "row"))
     rows = recs[-1]["rows"]
     assert recs[-1]["kind"] == "done" and not recs[-1]["stopped"]
+    assert [r["row"] for r in recs if r["kind"] == "row"] == rows
     assert [(r["Strategy"], r["Optimizer"]) for r in rows][:2] == [("Freeze input only", "Adam"),
                                                                    ("Freeze input only", "SGD")]
     assert len(rows) == 7 and rows[-1]["Strategy"] == SCRATCH
@@ -78,6 +98,24 @@ def test_finetune_grid_rows_and_checkpoint_normalisation(ckpt, monkeypatch):
     assert markdown_table(table).count("\n") == 8
 
 
+def test_fine_tuning_keeps_frozen_batchnorm_statistics(ckpt):
+    """The frozen stem's BatchNorm keeps the source's running statistics through a whole fine-tuning run."""
+    cfg = tiny(ckpt, strategies=("Freeze input only",), optimizers=("sgd",), epochs=2)
+    model = prepare_model(cfg, "Freeze input only", 10, (1, 8, 8))
+    assert isinstance(model.stem[1], FrozenBatchNorm2d)
+    source, _ = load_source(ckpt)
+    before = {k: v.clone() for k, v in source.state_dict().items() if k.startswith("stem.")}
+    data = load_dataset("digits").subset(128, 64)
+    end = engine.run_to_end(engine.fit(model, data, engine.TrainConfig(epochs=2, batch_size=32, lr=0.1,
+                                                                       grad_norms=False), device="cpu"))
+    assert end["steps"] == 8
+    after = model.state_dict()
+    for k, v in before.items():
+        assert torch.equal(after[k], v), k
+    assert not torch.equal(after["stages.0.0.bn1.running_mean"],
+                                  source.state_dict()["stages.0.0.bn1.running_mean"])
+
+
 def test_stop_keeps_finished_rows(ckpt):
     stop = threading.Event()
     recs = []
@@ -86,24 +124,6 @@ def test_stop_keeps_finished_rows(ckpt):
         if rec["kind"] == "row":
             stop.set()
     assert recs[-1]["stopped"] and len(recs[-1]["rows"]) == 1
-
-
-@pytest.mark.parametrize("change, message", [
-    (dict(strategies=()), "select at least one freeze strategy"),
-    (dict(optimizers=()), "select at least one optimiser"),
-    (dict(adam_lr=0.0), "Adam learning rate must be a number > 0"),
-    (dict(sgd_lr=math.nan), "SGD learning rate must be a number > 0"),
-    (dict(epochs=0), "epochs must be a whole number >= 1"),
-    (dict(strategies=("Freeze everything",)), "unknown freeze strategy"),
-])
-def test_bad_finetune_settings(ckpt, change, message):
-    with pytest.raises(LabsError, match=message):
-        next(run_finetune(tiny(ckpt, **change)))
-
-
-def test_bad_svm_c(ckpt):
-    with pytest.raises(LabsError, match="C must be a number > 0"):
-        next(run_svm(tiny(ckpt, svm_c=0)))
 
 
 def test_bad_checkpoints(tmp_path, ckpt):
@@ -122,25 +142,4 @@ def test_bad_checkpoints(tmp_path, ckpt):
 def test_missing_cifar100_gives_the_availability_message(tmp_path, monkeypatch, ckpt):
     monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))
     with pytest.raises(LabsError, match=r"CIFAR-100 is not on this machine: .*cifar100.npz is missing"):
-        next(run_finetune(tiny(ckpt, dataset="cifar100")))
-
-
-def test_presets_and_eta():
-    quick, full = preset("quick"), preset("full")
-    assert full.train_subset == 0 and full.epochs > quick.epochs
-    e_quick, e_full = eta_seconds(quick), eta_seconds(full)
-    assert e_quick["runs"] == 6 and e_quick["n_train"] == quick.train_subset
-    assert e_quick["finetune"] < 600 < e_full["finetune"]  # "a few minutes" vs hours on a CPU
-    validate(quick)
-    with pytest.raises(LabsError, match="unknown preset"):
-        preset("huge")
-
-
-def test_train_source_saves_what_the_train_command_saves(tmp_path):
-    recs = list(train_source(tmp_path / "src", dataset="digits", n_train=128, n_test=64, epochs=1, depth=(1, 1)))
-    assert recs[-1]["kind"] == "saved"
-    model, meta = load_source(recs[-1]["path"], (1, 8, 8))
-    assert meta["dataset"] == "digits" and meta["model_args"]["widths"] == [16, 32]
-    for key in ("normalization", "data", "config", "seed", "metrics", "curves", "device", "command"):
-        assert key in meta
-    assert meta["command"].startswith("python -m labs train --model resnet --dataset digits --depth 1,1")
+        next(run_finetune(tiny(ckpt, dataset="cifar100", svm_train_subset=0)))

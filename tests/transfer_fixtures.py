@@ -1,17 +1,22 @@
-"""Tiny source checkpoints for the transfer tests: ResNet[1,1] (widths 16, 32) on 8x8 grey digits."""
+"""Shared by the transfer tests: tiny source checkpoints (ResNet[1,1], widths 16/32, on 8x8 grey digits),
+the Transfer learning tab launched alone in a small gr.Blocks, and a bad value per constraint."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from labs.core.checkpoints import save_checkpoint
-from labs.core.data import load_dataset
-from labs.core.engine import seed_everything
-from labs.core.models import build_model
+import pytest
+
+from param_cases import bad_values
 
 
 def tiny_checkpoint(folder: Path, name: str = "resnet11_digits", model: str = "resnet", **args) -> Path:
     """An untrained net saved like `python -m labs train` saves one (random features are enough here)."""
+    from labs.core.checkpoints import save_checkpoint
+    from labs.core.data import load_dataset
+    from labs.core.engine import seed_everything
+    from labs.core.models import build_model
+
     data = load_dataset("digits")
     margs = {"num_classes": 10, "in_channels": 1, "image_size": 8}
     if model == "resnet":
@@ -22,3 +27,30 @@ def tiny_checkpoint(folder: Path, name: str = "resnet11_digits", model: str = "r
     return save_checkpoint(folder / name, net, model, margs, dataset="cifar10", num_classes=10,
                            normalization={"mean": list(data.mean), "std": list(data.std)},
                            metrics={}, curves=[])
+
+
+def constraint_cases(constraints: dict) -> list[tuple[str, object]]:
+    """(field, bad value) for every constraint, as pytest parameters."""
+    return [(name, bad) for name, c in constraints.items() for bad in bad_values(c)]
+
+
+def assert_one_format(text: str, field: str, bad) -> None:
+    """The one message format of labs.core.params: 'invalid FIELD: expected ..., got REPR'."""
+    assert f"invalid {field.replace('_', ' ')}: expected " in text
+    shown = repr(bad)
+    assert (f", got {shown}" if len(shown) <= 60 else f", got {shown[:57]}...") in text
+
+
+@pytest.fixture(scope="session")
+def transfer_app():
+    """The Transfer learning tab alone in a launched gr.Blocks; yields its URL."""
+    import gradio as gr
+
+    from labs.transfer import tab
+
+    with gr.Blocks() as demo:
+        tab.build()
+    demo.queue(default_concurrency_limit=2)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    yield url
+    demo.close()

@@ -47,7 +47,7 @@ def model_args_for(model: str, image_shape: tuple[int, int, int], num_classes: i
 def command_line(model: str, dataset: str, train, depth=None, widths=None, n_train: int = 0, n_test: int = 0,
                  out: str | Path | None = None) -> str:
     """The `python -m labs train ...` command that reproduces a run (stored in every checkpoint JSON)."""
-    from labs.core.engine import TrainConfig
+    from labs.core.train_config import TrainConfig
 
     parts = ["python -m labs train", f"--model {model}", f"--dataset {dataset}"]
     if depth:
@@ -111,7 +111,7 @@ def train_and_save(model: str, dataset: str, train, out: str | Path, depth=None,
 
 
 def _recipes() -> dict[str, dict]:
-    from labs.core.engine import TrainConfig
+    from labs.core.train_config import TrainConfig
 
     return {
         # The quick CIFAR-10 classifier the transfer and ODIN tabs offer when no reference exists:
@@ -129,12 +129,18 @@ def _recipes() -> dict[str, dict]:
 
 
 def recipe(name: str, **overrides) -> dict:
-    """A named recipe's arguments for train_and_save; `overrides` may set epochs / n_train / n_test / seed."""
+    """A named recipe's arguments for train_and_save; `overrides` may change the data (dataset, n_train, n_test),
+    the network's size (depth, widths) and epochs / seed / batch_size (tests and dry runs shrink a recipe)."""
     recipes = _recipes()
     if name not in recipes:
         raise LabsError(f"unknown recipe {name!r}; choose one of: {', '.join(recipes)}")
     args = dict(recipes[name])
-    train_over = {k: overrides.pop(k) for k in ("epochs", "seed") if k in overrides}
+    train_keys = ("epochs", "seed", "batch_size")  # TrainConfig fields a caller may change
+    allowed = {"dataset", "depth", "widths", "n_train", "n_test", *train_keys}
+    if set(overrides) - allowed:
+        raise LabsError(f"recipe {name!r} takes overrides of {sorted(allowed)} only, "
+                        f"got {sorted(set(overrides) - allowed)}")
+    train_over = {k: overrides.pop(k) for k in train_keys if k in overrides}
     if train_over:
         from labs.core import params
         args["train"] = params.replace(args["train"], **train_over)

@@ -4,16 +4,18 @@ Strategies are data over module names (as timm's `freeze(module, submodules)`);
 labs.core.freeze does the freezing by construction: parameters get
 requires_grad=False and every BatchNorm inside is replaced by a FrozenBatchNorm2d,
 so a frozen layer computes exactly what it computed on CIFAR-10, in any call order.
+No torch at import: the config and the tab read the strategy names before torch is loaded.
 """
 
 from __future__ import annotations
 
 from functools import partial
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from labs.core.errors import LabsError
-from labs.core.freeze import freeze
+
+if TYPE_CHECKING:
+    from torch import nn
 
 # strategy -> submodules of labs.core.models.ResNet to freeze (`stem` = 3x3 conv + BN + ReLU,
 # `stages.0` = the first stage of basic blocks). Trainable parameters of ResNet[7,7]
@@ -24,7 +26,14 @@ FROZEN_MODULES: dict[str, tuple[str, ...]] = {
     "Freeze all early": ("stem", "stages.0"),     # 129,188
 }
 
-FREEZE_STRATEGIES = {name: partial(freeze, submodules=mods) for name, mods in FROZEN_MODULES.items()}
+
+def _freeze(model: nn.Module, submodules: tuple[str, ...]) -> nn.Module:
+    from labs.core.freeze import freeze  # torch: imported when a model is frozen
+
+    return freeze(model, submodules)
+
+
+FREEZE_STRATEGIES = {name: partial(_freeze, submodules=mods) for name, mods in FROZEN_MODULES.items()}
 
 
 def apply_strategy(model: nn.Module, name: str) -> nn.Module:

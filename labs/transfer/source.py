@@ -10,32 +10,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labs.core.checkpoints import CHECKPOINT_DIR, list_checkpoints, load_checkpoint, read_metadata, save_checkpoint
+from labs.core.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metadata
 from labs.core.errors import LabsError
+from labs.core.recipes import recipe, train_and_save
 
 SOURCE_DATASET = "cifar10"
 SOURCE_WIDTHS = [16, 32]
-REFERENCE_NAME = "resnet77_cifar10"  # the project's reference checkpoint, checkpoints/resnet77_cifar10.*
-TRAINED_HERE_NAME = "resnet77_cifar10_quick"  # where the tab's "train one first" button saves (never the reference)
+REFERENCE_NAME = "resnet77_cifar10"   # the project's reference checkpoint, checkpoints/resnet77_cifar10.*
+QUICK_RECIPE = "resnet77_cifar10_quick"  # labs.core.recipes' quick CIFAR-10 classifier; saved under this name
 TRAIN_HINT = ("python -m labs train --model resnet --dataset cifar10 --depth 7,7 --widths 16,32 --epochs 10 "
               f"--out checkpoints/{REFERENCE_NAME}")
 
 
 def source_checkpoints(folder: str | Path | None = None) -> list[str]:
-    """ResNet checkpoints trained on CIFAR-10 in `folder` (default checkpoints/), the reference first."""
-    found = []
-    for w in list_checkpoints(folder or CHECKPOINT_DIR, dataset=SOURCE_DATASET):
-        try:
-            if read_metadata(w)["model"] == "resnet":
-                found.append(str(w))
-        except LabsError:
-            continue
+    """ResNet checkpoints trained on CIFAR-10 in `folder` (default checkpoint_dir()), the reference first."""
+    found = [str(w) for w in list_checkpoints(folder or checkpoint_dir(), dataset=SOURCE_DATASET, model="resnet")]
     return sorted(found, key=lambda p: (Path(p).stem != REFERENCE_NAME, p))
 
 
-def no_checkpoint_message() -> str:
-    return (f"no CIFAR-10 ResNet checkpoint in {CHECKPOINT_DIR}: press 'Train a CIFAR-10 ResNet first' "
-            f"or run `{TRAIN_HINT}`")
+def no_checkpoint_message(in_tab: bool = True) -> str:
+    how = "press 'Train a CIFAR-10 ResNet first' or run" if in_tab else "run"
+    return f"no CIFAR-10 ResNet checkpoint in {checkpoint_dir()}: {how} `{TRAIN_HINT}`"
+
+
+def train_quick_source(stop=None, out: str | Path | None = None, **overrides):
+    """'Train a CIFAR-10 ResNet first': train_and_save(**recipe("resnet77_cifar10_quick", **overrides)) into
+    checkpoint_dir()/resnet77_cifar10_quick (or `out`); yields train_and_save's records."""
+    yield from train_and_save(**recipe(QUICK_RECIPE, **overrides), out=out or checkpoint_dir() / QUICK_RECIPE,
+                              stop=stop)
 
 
 def load_source(path: str | Path | None, image_shape: tuple[int, int, int] | None = None):
@@ -58,52 +60,9 @@ def load_source(path: str | Path | None, image_shape: tuple[int, int, int] | Non
     if "normalization" not in meta:
         raise LabsError(f"{Path(path).name}.json has no 'normalization' (mean/std); re-save it with "
                         f"`python -m labs train ...`")
-    model, meta = load_checkpoint(path)
     if image_shape is not None:
         have = (int(args.get("in_channels", 3)), int(args.get("image_size", 32)))
         if have != (image_shape[0], image_shape[1]):
             raise LabsError(f"{Path(path).name} takes {have[0]}x{have[1]}x{have[1]} images but the target data "
                             f"are {image_shape[0]}x{image_shape[1]}x{image_shape[2]}; pick a matching checkpoint")
-    return model, meta
-
-
-def train_source(out: str | Path | None = None, dataset: str = SOURCE_DATASET, n_train: int = 10000,
-                 n_test: int = 2000, epochs: int = 2, depth=(7, 7), seed: int = 0, stop=None):
-    """Train the source ResNet like `python -m labs train` does and save it with the same metadata.
-
-    Yields fit's records; the last one is {"kind": "saved", "path", "test_acc"}.
-    """
-    from labs.core.cli import model_args_for
-    from labs.core.data import load_dataset
-    from labs.core.engine import TrainConfig, fit, seed_everything
-    from labs.core.models import build_model
-
-    out = Path(out) if out else CHECKPOINT_DIR / TRAINED_HERE_NAME
-    data = load_dataset(dataset).subset(n_train or None, n_test or None, seed=seed)
-    margs = model_args_for("resnet", data.image_shape, data.num_classes, tuple(depth), tuple(SOURCE_WIDTHS))
-    seed_everything(seed)
-    model = build_model("resnet", **margs)
-    augment = data.image_shape[0] == 3 and data.image_shape[1] >= 32  # the train command's default
-    # The train command's defaults (SGD Nesterov, peak lr 0.1, OneCycle, wd 5e-4, batch 128).
-    config = TrainConfig(epochs=epochs, batch_size=min(128, len(data.y_train)), lr=0.1, optimizer="sgd",
-                         weight_decay=5e-4, schedule="onecycle", augment=augment, seed=seed, log_every=20,
-                         grad_norms=False)
-    end = {}
-    for rec in fit(model, data, config, stop=stop):
-        if rec["kind"] == "end":
-            end = rec
-        yield rec
-    if end.get("stopped"):
-        raise LabsError("training stopped before the end; nothing saved")
-    command = (f"python -m labs train --model resnet --dataset {dataset} --depth {','.join(map(str, depth))} "
-               f"--widths 16,32 --epochs {epochs} --batch-size {config.batch_size} --lr 0.1 "
-               f"--train-subset {n_train} --test-subset {n_test} --seed {seed} --out {out}")
-    path = save_checkpoint(out, model, "resnet", margs, dataset=dataset, num_classes=data.num_classes,
-                           normalization={"mean": list(data.mean), "std": list(data.std)},
-                           data={"n_train": len(data.y_train), "n_test": len(data.y_test)},
-                           config=end["config"], seed=seed,
-                           metrics={k: end[k] for k in ("final_test_acc", "best_test_acc", "final_train_loss",
-                                                        "steps", "seconds")},
-                           curves=end["history"], device=end["device"], command=command)
-    yield {"kind": "saved", "path": str(path), "test_acc": end["final_test_acc"]}
-
+    return load_checkpoint(path)
