@@ -5,8 +5,8 @@ A tab's handler is written as
     @ui.handler
     def train(epochs, lr, request: gr.Request = None):
         cfg = ui.config(SweepConfig, epochs=epochs, lr=lr)      # one validator, one message format
-        stop = ui.start("residual", request)                    # this session's stop flag for this tab
-        yield from ui.stream(run_sweep(cfg, stop), render, fold=view.add, stop=stop)
+        with ui.job("residual", request) as stop:               # this session's stop flag for this tab
+            yield from ui.stream(run_sweep(cfg, stop), render, fold=view.add, stop=stop)
 
 and its Stop button is `ui.stop_button(button, "residual", status)`. One session's
 Stop sets only that session's flags; a cancelled or disconnected stream sets its
@@ -17,6 +17,7 @@ No torch here: tabs import this module when the page is built.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import threading
@@ -67,6 +68,16 @@ def finish(scope: str, request: gr.Request | None, event: threading.Event) -> No
             jobs.discard(event)
             if not jobs:
                 _RUNNING.pop((key, scope), None)
+
+
+@contextlib.contextmanager
+def job(scope: str, request: gr.Request | None = None, supersede: bool = False):
+    """`with ui.job(scope, request) as stop:` a stop flag (see `start`) that is forgotten when the block ends."""
+    event = start(scope, request, supersede)
+    try:
+        yield event
+    finally:
+        finish(scope, request, event)
 
 
 def stop(scope: str, request: gr.Request | None = None) -> int:

@@ -106,3 +106,10 @@ def test_stream_that_ends_normally_leaves_stop_unset():
     stop = threading.Event()
     assert list(ui.stream(iter([{"kind": "end"}]), render=lambda r: r["kind"], stop=stop)) == ["end"]
     assert not stop.is_set()
+
+
+def test_job_registers_its_flag_while_the_block_runs_and_forgets_it_after():
+    s = _session("j")
+    with ui.job("lab", s) as ev:
+        assert ui.stop("lab", s) == 1 and ev.is_set()
+    assert ui.stop("lab", s) == 0

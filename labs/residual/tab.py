@@ -34,13 +34,10 @@ def train_mlp(dataset, depth, width, epochs, lr, batch_size, train_subset, seed,
     from labs.residual.experiment import run_mlp_comparison
 
     view = figures.MLPView()
-    stop = ui.start(SCOPE, request)
-    try:
+    with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_mlp_comparison(cfg, stop),
                              lambda _: (*figures.mlp_figures(view), figures.mlp_table(view), view.status),
                              fold=view.add, stop=stop)
-    finally:
-        ui.finish(SCOPE, request, stop)
 
 
 @ui.handler
@@ -52,13 +49,10 @@ def train_sweep(dataset, archs, sizes, epochs, train_subset, test_subset, batch_
     from labs.residual.experiment import run_sweep
 
     view = figures.SweepView()
-    stop = ui.start(SCOPE, request)
-    try:
+    with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_sweep(cfg, stop),
                              lambda _: (*figures.sweep_figures(view), figures.sweep_table(view), view.status),
                              fold=view.add, stop=stop)
-    finally:
-        ui.finish(SCOPE, request, stop)
 
 
 def sweep_eta(archs, sizes, epochs, train_subset, test_subset) -> str:

@@ -42,12 +42,9 @@ def tell(url, image, length, temperature, top_p, repetition_penalty, seed, num_b
                     repetition_penalty=repetition_penalty, seed=seed, num_beams=num_beams)
     # Paths typed into a public page must not read the server's disk: URLs only.
     generator = ImageStoryGenerator(allow_paths=False)
-    stop = ui.start(SCOPE, request)
-    try:
+    with ui.job(SCOPE, request) as stop:
         yield from ui.stream(tell_story((url or "").strip() or image, cfg, stop, generator), _render,
                              urgent=lambda r: r["kind"] != "story", stop=stop, interval=REDRAW_SECONDS)
-    finally:
-        ui.finish(SCOPE, request, stop)
 
 
 def build() -> None:

@@ -89,11 +89,8 @@ def svm_phase(checkpoint, dataset, svm_train, svm_test, svm_c, request: gr.Reque
             return "stopped: nothing was fitted", gr.skip()
         return "done", svm_summary(rec)
 
-    stop = ui.start(SCOPE, request)
-    try:
+    with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_svm(cfg, stop=stop), render, stop=stop)
-    finally:
-        ui.finish(SCOPE, request, stop)
 
 
 def _finetune_status(rec: dict, rows: list) -> str:
@@ -124,12 +121,9 @@ def finetune_phase(checkpoint, dataset, strategies, optimizers, adam_lr, sgd_lr,
             return (status, *live.figures(), results_table(live.rows), comparison_bars(live.rows))
         return (status, *live.figures(), gr.skip(), gr.skip())
 
-    stop = ui.start(SCOPE, request)
-    try:
+    with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_finetune(cfg, stop=stop), render, fold=live.add, stop=stop,
                              urgent=lambda rec: rec["kind"] in ("start", "eval", "row", "done"))
-    finally:
-        ui.finish(SCOPE, request, stop)
 
 
 @ui.handler
@@ -155,12 +149,9 @@ def train_source_phase(n_train, epochs, request: gr.Request = None):
             return rec["reason"], gr.skip()
         return gr.skip(), gr.skip()
 
-    stop = ui.start(SCOPE, request)
-    try:
+    with ui.job(SCOPE, request) as stop:
         yield from ui.stream(train_quick_source(stop=stop, **overrides), render, stop=stop,
                              urgent=lambda rec: rec["kind"] in ("start", "eval", "saved", "not_saved"))
-    finally:
-        ui.finish(SCOPE, request, stop)
 
 
 def build() -> None:
