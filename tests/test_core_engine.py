@@ -169,3 +169,33 @@ def test_divergence_is_reported_not_hidden():
     with pytest.raises(LabsError, match="diverged.*lower the learning rate"):
         run_to_end(fit(_mlp("residual_mlp", 8), data, TrainConfig(epochs=5, batch_size=32, lr=10.0, momentum=0.99,
                                                            schedule="constant", grad_norms=False)))
+
+
+def test_ema_weights_are_what_is_evaluated_and_kept():
+    from labs.core.engine import evaluate
+    data = load_dataset("digits").subset(256, 128)
+
+    def run(ema):
+        model = _mlp()
+        end = run_to_end(fit(model, data, TrainConfig(epochs=4, batch_size=32, lr=3e-3, optimizer="adam", ema=ema,
+                                                      grad_norms=False)))
+        return model, end
+
+    averaged, end = run(0.8)
+    _, acc = evaluate(averaged, data.x_test, data.y_test, data.mean, data.std)
+    assert acc == pytest.approx(end["final_test_acc"])  # the model now holds the averaged weights
+    assert end["final_test_acc"] > 0.3  # chance is 0.1
+    raw, _ = run(0.0)
+    nearly_raw, _ = run(1e-12)  # an average that forgets at once is the raw weights
+    assert torch.allclose(nearly_raw.head.weight, raw.head.weight, atol=1e-6)
+    assert not torch.allclose(averaged.head.weight, raw.head.weight, atol=1e-3)
+
+
+def test_flip_averages_an_image_and_its_mirror():
+    from labs.core.engine import predict
+    data = load_dataset("digits").subset(64, 32)
+    model = _mlp()
+    both = predict(model, data.x_test, data.mean, data.std, flip=True)
+    a = predict(model, data.x_test, data.mean, data.std)
+    b = predict(model, data.x_test.flip(2), data.mean, data.std)  # NHWC: dim 2 is the width
+    assert torch.allclose(both, 0.5 * (a + b), atol=1e-6)

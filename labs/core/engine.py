@@ -121,6 +121,10 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
         def loss_fn(out, xb, yb):
             return (out.float() - xb).pow(2).mean()
     gen = torch.Generator().manual_seed(config.seed)
+    ema = None
+    if config.ema:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
     amp_ctx = lambda: autocast_for(model, device, config.amp)  # noqa: E731
     layers = weight_layers(model) if config.grad_norms else []
 
@@ -132,8 +136,9 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
     last_train_loss = float("nan")
 
     def do_eval(epoch_progress: float) -> dict:
-        test_loss, test_acc = evaluate(model, data.x_test, data.y_test, data.mean, data.std, amp=config.amp,
-                                       objective=config.objective)
+        test_loss, test_acc = evaluate(ema.module if ema is not None else model, data.x_test, data.y_test,
+                                       data.mean, data.std, amp=config.amp, objective=config.objective,
+                                       flip=config.tta_flip)
         model.train()
         rec = {"kind": "eval", "epoch": round(epoch_progress, 4), "step": step,
                "seconds": round(time.perf_counter() - t0, 3), "test_loss": test_loss,
@@ -167,6 +172,8 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
             report = step == 1 or step % config.log_every == 0 or i == steps_per_epoch - 1
             norms = torch.stack([p.grad.detach().float().norm() for _, p in layers]) if report and layers else None
             opt.step()
+            if ema is not None:
+                ema.update_parameters(model)
             lr = opt.param_groups[0]["lr"]
             sched.step()
             loss_v = float(loss.detach())
@@ -201,6 +208,8 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
 
     if epoch_steps and (not history or history[-1]["step"] != step) and not stopped:
         yield do_eval(step / max(steps_per_epoch, 1))
+    if ema is not None:  # the averaged weights are what was evaluated: they are the result
+        model.load_state_dict(ema.module.state_dict())
     model.eval()
     accs = [h["test_acc"] for h in history if "test_acc" in h]
     end = {"kind": "end", "stopped": stopped, "steps": step, "seconds": round(time.perf_counter() - t0, 3),

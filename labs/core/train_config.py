@@ -23,6 +23,9 @@ class TrainConfig(Checked):
     schedule: str = "onecycle"    # "onecycle" (warm-up 25% then cosine down) | "cosine" | "constant"
     label_smoothing: float = 0.0  # cross-entropy smoothing (classification only)
     augment: bool = False         # random crop (4-px zero padding) + horizontal flip
+    ema: float = 0.0              # decay of an exponential moving average of the weights (and BN statistics),
+                                  # evaluated and kept at the end instead of the raw weights; 0 = off
+    tta_flip: bool = False        # evaluate on each test image and its mirror (mean of the two logits)
     objective: str = "classification"  # "classification" (cross-entropy) | "reconstruction" (MSE to the input)
     seed: int = 0                 # shuffling, augmentation (and model init via seed_everything)
     log_every: int = 10           # steps between "step" records (the first step is always reported)
@@ -43,6 +46,8 @@ class TrainConfig(Checked):
         "schedule": Options(*SCHEDULES),
         "label_smoothing": Interval(float, 0, 1, closed="left"),
         "augment": Boolean(),
+        "ema": Interval(float, 0, 1, closed="left"),
+        "tta_flip": Boolean(),
         "objective": Options(*OBJECTIVES),
         "seed": Interval(int, 0, 2**32 - 1),
         "log_every": Interval(int, 1, 10**6),
