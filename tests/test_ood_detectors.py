@@ -1,15 +1,23 @@
-"""ODIN equals a hand computation; eps = 0 is temperature-scaled max softmax; every detector separates an easy pair."""
+"""ODIN equals a hand computation; eps = 0 is temperature-scaled max softmax; every detector separates an easy pair;
+autoencoder checkpoints (old and new JSON) load through the common checkpoint code."""
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from labs.core.checkpoints import save_checkpoint
 from labs.core.errors import LabsError
 from labs.core.metrics import auroc
+from labs.core.models import build_model
 from labs.ood import DETECTORS, odin_score
-from labs.ood.autoencoder import ConvAutoencoder, load_autoencoder, reconstruction_score, save_autoencoder
-from labs.ood.detectors import energy_from_logits, msp_from_logits
+from labs.ood import experiment as ex
+from labs.ood.detectors import energy_from_logits, msp_from_logits, reconstruction_score
+
+COMMITTED = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 @pytest.fixture(autouse=True)
@@ -73,10 +81,11 @@ def test_eps_zero_is_temperature_scaled_max_softmax_and_model_untouched():
     torch.testing.assert_close(energy_from_logits(logits, 1.0), torch.logsumexp(logits, 1))
 
 
-@pytest.mark.parametrize("T,eps", [(0.0, 0.0), (-1.0, 0.001), (float("nan"), 0.0), (1.0, -0.001), (1.0, 5.0),
-                                   (1e9, 0.0)])
-def test_bad_parameters_raise_one_clear_error(T, eps):
-    with pytest.raises(LabsError, match="temperature|epsilon"):
+@pytest.mark.parametrize("T,eps,bad", [(0.0, 0.0, "temperature"), (-1.0, 0.001, "temperature"),
+                                       (float("nan"), 0.0, "temperature"), (1e-300, 0.0, "temperature"),
+                                       (1.0, -0.001, "epsilon"), (1.0, 5.0, "epsilon"), (1e9, 0.0, "temperature")])
+def test_bad_parameters_raise_the_one_message_format(T, eps, bad):
+    with pytest.raises(LabsError, match=f"^invalid {bad}: expected a number in \\["):
         odin_score(_linear_model(np.eye(2), np.zeros(2)), torch.zeros(1, 2, 1, 1), T, eps)
 
 
@@ -90,8 +99,10 @@ def _easy_pair():
     return x_id, y, x_ood
 
 
-def test_every_detector_separates_an_easy_pair(tmp_path):
-    x_id, y, x_ood = _easy_pair()
+@pytest.fixture(scope="module")
+def easy_nets():
+    """A linear classifier and a small autoencoder, both trained on the ID side of the easy pair."""
+    x_id, y, _ = _easy_pair()
     torch.manual_seed(0)
     clf = nn.Sequential(nn.Flatten(), nn.Linear(192, 2))
     opt = torch.optim.Adam(clf.parameters(), lr=0.01)
@@ -99,30 +110,58 @@ def test_every_detector_separates_an_easy_pair(tmp_path):
         opt.zero_grad()
         nn.functional.cross_entropy(clf(x_id), y).backward()
         opt.step()
-    ae = ConvAutoencoder(3, widths=(8, 16), code=4)
+    ae = build_model("conv_autoencoder", in_channels=3, widths=(8, 16), code=4)
     opt = torch.optim.Adam(ae.parameters(), lr=0.02)
     for _ in range(40):
         opt.zero_grad()
         (ae(x_id) - x_id).pow(2).mean().backward()
         opt.step()
-    params = {"temperature": 10.0, "epsilon": 0.002, "std": (0.5, 0.5, 0.5)}
-    for name, det in DETECTORS.items():
-        net = ae if det.network == "autoencoder" else clf
-        kw = {k: v for k, v in params.items() if k in det.params}
-        s_id, s_ood = det.score(net, x_id, **kw), det.score(net, x_ood, **kw)
-        assert s_id.shape == (200,) and s_ood.shape == (200,), name
-        assert torch.isfinite(s_id).all() and torch.isfinite(s_ood).all(), name
-        assert auroc(s_id, s_ood) > 0.9, name
-        if det.from_logits is not None:
-            with torch.no_grad():
-                torch.testing.assert_close(det.from_logits(clf(x_id), 1.0), det.score(clf, x_id))
-    # the autoencoder round-trips through its safetensors + json checkpoint
-    path = save_autoencoder(tmp_path / "ae", ae, {"in_channels": 3, "widths": [8, 16], "code": 4}, dataset="toy")
-    ae2, meta = load_autoencoder(path)
-    assert meta["dataset"] == "toy" and meta["model"] == "conv_autoencoder"
-    torch.testing.assert_close(reconstruction_score(ae2, x_ood), reconstruction_score(ae, x_ood))
+    return clf, ae
+
+
+@pytest.mark.parametrize("name", list(DETECTORS))
+def test_every_detector_separates_an_easy_pair(name, easy_nets):
+    x_id, _, x_ood = _easy_pair()
+    clf, ae = easy_nets
+    det = DETECTORS[name]
+    net = ae if det.network == "autoencoder" else clf
+    params = {h: v for h, v in {"temperature": 10.0, "epsilon": 0.002}.items() if h in det.space}
+    s_id, s_ood = det.score(net, x_id, std=(0.5, 0.5, 0.5), **params), det.score(net, x_ood, std=(0.5, 0.5, 0.5),
+                                                                                  **params)
+    assert s_id.shape == (200,) and s_ood.shape == (200,)
+    assert torch.isfinite(s_id).all() and torch.isfinite(s_ood).all()
+    assert auroc(s_id, s_ood) > 0.9
+    if det.from_logits is not None:
+        with torch.no_grad():
+            torch.testing.assert_close(det.from_logits(clf(x_id), **params), det.score(clf, x_id, **params))
+
+
+def test_autoencoder_checkpoints_load_through_the_common_code(tmp_path, easy_nets):
+    _, ae = easy_nets
+    x_id, _, x_ood = _easy_pair()
+    margs = {"in_channels": 3, "widths": [8, 16], "code": 4}
+    save_checkpoint(tmp_path / "ae", ae, "conv_autoencoder", margs, dataset="toy",
+                    normalization={"mean": [0.5] * 3, "std": [0.25] * 3})
+    loaded = ex.load_autoencoder(tmp_path / "ae", "toy")
+    assert loaded.normalization == {"mean": [0.5] * 3, "std": [0.25] * 3} and loaded.tag.startswith(str(tmp_path))
+    torch.testing.assert_close(reconstruction_score(loaded.model, x_ood), reconstruction_score(ae, x_ood))
+    with pytest.raises(LabsError, match="trained on 'toy', not 'cifar10'"):
+        ex.load_autoencoder(tmp_path / "ae", "cifar10")
     (tmp_path / "ae.safetensors").write_bytes(b"not a safetensors file")
-    with pytest.raises(LabsError, match="cannot be loaded"):
-        load_autoencoder(path)
+    with pytest.raises(LabsError, match="not a readable"):
+        ex.load_autoencoder(tmp_path / "ae", "toy")
     with pytest.raises(LabsError, match="missing"):
-        load_autoencoder(tmp_path / "nothing")
+        ex.load_autoencoder(tmp_path / "nothing", "toy")
+    # an autoencoder saved before the recipe existed (its own JSON: no data, seed, curves or command) still loads
+    old_args = {"in_channels": 3, "widths": [8, 16], "code": 4}
+    save_checkpoint(tmp_path / "old", ae, "conv_autoencoder", old_args)
+    norm = {"mean": [0.4914, 0.4822, 0.4465], "std": [0.2470, 0.2435, 0.2616]}
+    (tmp_path / "old.json").write_text(json.dumps({
+        "model": "conv_autoencoder", "model_args": old_args, "code_version": "0.1.0", "num_parameters": 5000,
+        "dataset": "cifar10", "normalization": norm, "metrics": {"test_mse": 0.0389, "steps": 468, "seconds": 146.5},
+        "config": {"epochs": 3, "train_images": 20000, "batch_size": 128, "lr": 0.002, "seed": 0, "log_every": 20}}))
+    old = ex.load_autoencoder(tmp_path / "old", "cifar10")
+    assert old.normalization == norm
+    torch.testing.assert_close(reconstruction_score(old.model, x_ood), reconstruction_score(ae, x_ood))
+    committed = ex.load_autoencoder(COMMITTED / "autoencoder_cifar10", "cifar10")  # the reference one loads too
+    assert reconstruction_score(committed.model, torch.zeros(2, 3, 32, 32)).shape == (2,)

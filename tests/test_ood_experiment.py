@@ -1,24 +1,47 @@
-"""Score caches, streaming, the validation/test protocol, OOD set definitions and bad input."""
+"""Score caches, streaming, the live view, OOD set definitions and bad input (on tiny checkpoints)."""
+
+import threading
 
 import numpy as np
 import pytest
 import torch
 
+from labs.core import params
 from labs.core.checkpoints import save_checkpoint
-from labs.core.data import Dataset, load_dataset
+from labs.core.data import Dataset, load_dataset, save_npz
 from labs.core.errors import LabsError
 from labs.core.models import build_model
 from labs.ood import experiment as ex
-from labs.ood import protocol
 from labs.ood import oodsets
+from labs.ood import scores as sc
+from labs.ood.config import LiveConfig, ViewConfig
 
 
-def make_digits_checkpoint(folder, name="tiny_digits"):
+def make_digits_checkpoint(folder, name="tiny_digits", num_classes=10):
     """An untrained tiny ResNet for the embedded digits: the mechanics need no accuracy."""
     data = load_dataset("digits")
-    args = {"depth": [1, 1], "widths": [4, 8], "num_classes": 10, "in_channels": 1, "image_size": 8}
+    args = {"depth": [1, 1], "widths": [4, 8], "num_classes": num_classes, "in_channels": 1, "image_size": 8}
     torch.manual_seed(0)
     return save_checkpoint(folder / name, build_model("resnet", **args), "resnet", args, dataset="digits",
+                           num_classes=num_classes, normalization={"mean": list(data.mean), "std": list(data.std)})
+
+
+def write_tiny_cifar10(folder, n_train=160, n_test=64):
+    """Random 32x32 RGB images saved as `cifar10.npz` in `folder` (point LABS_DATA_DIR at it): the
+    32x32 recipes (the autoencoder, the quick classifier) run on it in seconds."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (n_train + n_test, 32, 32, 3), dtype=torch.uint8, generator=g)
+    y = torch.arange(n_train + n_test) % 10
+    save_npz(Dataset("cifar10", x[:n_train], y[:n_train], x[n_train:], y[n_train:], [str(i) for i in range(10)]),
+             folder / "cifar10.npz")
+
+
+def make_cifar_checkpoint(folder, name="tiny_cifar"):
+    """An untrained tiny ResNet for (tiny) CIFAR-10 images."""
+    data = load_dataset("cifar10")
+    args = {"depth": [1, 1], "widths": [4, 8], "num_classes": 10, "in_channels": 3, "image_size": 32}
+    torch.manual_seed(0)
+    return save_checkpoint(folder / name, build_model("resnet", **args), "resnet", args, dataset="cifar10",
                            num_classes=10, normalization={"mean": list(data.mean), "std": list(data.std)})
 
 
@@ -34,32 +57,32 @@ def _count_forwards(exp):
 
 
 def test_caches_and_streaming(ckpt, monkeypatch):
-    ex.clear_cache()
-    exp = ex.get_experiment(ckpt, "uniform", 100, dataset="digits")
-    again = ex.get_experiment(ckpt, "uniform", 100, dataset="digits")
+    sc.clear_cache()
+    exp = sc.get_experiment(ckpt, "uniform", 100)
+    again = sc.get_experiment(ckpt, "uniform", 100)
     assert again.sides[0] is exp.sides[0] and again.sides[1] is exp.sides[1]
     calls = _count_forwards(exp)
-    logits = ex.clean_logits(exp)
+    logits = sc.clean_logits(exp)
     assert logits.shape == (200, 10) and sum(calls) == 200
     calls.clear()
     for T in (1.0, 7.0, 1000.0):  # eps = 0 at any T: from the cached logits, no forward pass
-        scores = ex.odin_scores(exp, T, 0.0)
+        scores = list(sc.odin_stream(exp, T, 0.0))[-1][0]
         np.testing.assert_allclose(scores, torch.softmax(logits / T, 1).max(1).values.numpy(), rtol=1e-6)
     assert calls == []
     grads = []
-    real = ex.gradient_sign
-    monkeypatch.setattr(ex, "gradient_sign", lambda *a, **k: grads.append(1) or real(*a, **k))
-    stream = list(ex.odin_stream(exp, 10.0, 0.002))
+    real = sc.gradient_sign
+    monkeypatch.setattr(sc, "gradient_sign", lambda *a, **k: grads.append(1) or real(*a, **k))
+    stream = list(sc.odin_stream(exp, 10.0, 0.002))
     done = [d for _, d in stream]
-    assert done[0] == 2 * ex.FIRST_BATCH and done[-1] == 200 and len(done) > 1  # refines batch by batch
+    assert done[0] == 2 * sc.FIRST_BATCH and done[-1] == 200 and len(done) > 1  # refines batch by batch
     assert np.isfinite(stream[-1][0]).all()
     first = stream[0][0]
-    assert np.isfinite(first).sum() == 2 * ex.FIRST_BATCH
-    assert np.isfinite(first[:ex.FIRST_BATCH]).all() and np.isfinite(first[100:100 + ex.FIRST_BATCH]).all()
+    assert np.isfinite(first).sum() == 2 * sc.FIRST_BATCH
+    assert np.isfinite(first[:sc.FIRST_BATCH]).all() and np.isfinite(first[100:100 + sc.FIRST_BATCH]).all()
     n_grads, calls[:] = len(grads), []
-    again = list(ex.odin_stream(exp, 10.0, 0.002))  # revisiting a pair: one yield, no work
+    again = list(sc.odin_stream(exp, 10.0, 0.002))  # revisiting a pair: one yield, no work
     assert len(again) == 1 and calls == [] and len(grads) == n_grads
-    ex.odin_scores(exp, 10.0, 0.004)  # new eps at a known T: one forward pass, no gradient
+    list(sc.odin_stream(exp, 10.0, 0.004))  # new eps at a known T: one forward pass, no gradient
     assert len(grads) == n_grads and sum(calls) == 200
     # the stream equals the direct odin_score on the same inputs
     from labs.ood import odin_score
@@ -69,87 +92,90 @@ def test_caches_and_streaming(ckpt, monkeypatch):
 
 
 def test_id_side_is_shared_across_ood_sets(ckpt):
-    ex.clear_cache()
-    a = ex.get_experiment(ckpt, "uniform", 50, dataset="digits")
-    ex.odin_scores(a, 5.0, 0.001)
+    sc.clear_cache()
+    a = sc.get_experiment(ckpt, "uniform", 50)
+    list(sc.odin_stream(a, 5.0, 0.001))
     calls = _count_forwards(a)
-    b = ex.get_experiment(ckpt, "gaussian", 50, dataset="digits")
+    b = sc.get_experiment(ckpt, "gaussian", 50)
     assert b.sides[0] is a.sides[0] and b.sides[1] is not a.sides[1]
-    ex.odin_scores(b, 5.0, 0.001)
+    list(sc.odin_stream(b, 5.0, 0.001))
     assert sum(calls) == 2 * 50  # the OOD side only: its gradient pass + its perturbed pass
 
 
 def test_stop_keeps_partial_work_and_resumes(ckpt):
-    ex.clear_cache()
-    exp = ex.get_experiment(ckpt, "gaussian", 300, dataset="digits")
-    stop = __import__("threading").Event()
-    for i, (scores, done) in enumerate(ex.odin_stream(exp, 2.0, 0.001, stop)):
+    sc.clear_cache()
+    exp = sc.get_experiment(ckpt, "gaussian", 300)
+    stop = threading.Event()
+    for i, (scores, done) in enumerate(sc.odin_stream(exp, 2.0, 0.001, stop)):
         stop.set()
     assert i == 0 and done < 600
     calls = _count_forwards(exp)
-    resumed = list(ex.odin_stream(exp, 2.0, 0.001))
+    resumed = list(sc.odin_stream(exp, 2.0, 0.001))
     assert resumed[-1][1] == 600 and sum(calls) == 2 * (600 - done)  # only the missing rows: grad pass + forward
 
 
-def test_grid_search_picks_on_validation_half(ckpt):
-    ex.clear_cache()
-    n = 40
-    exp = ex.get_experiment(ckpt, "gaussian", n, dataset="digits")
-    half = n // 2
-    perfect = np.r_[np.ones(n), np.zeros(n)].astype(np.float32)
-    # pair A: perfect on validation halves, inverted on test halves; pair B: the opposite
-    a = perfect.copy(); a[half:n] = 0; a[n + half:] = 1
-    b = perfect.copy(); b[:half] = 0.2; b[n:n + half] = 0.8
-    for side, rows in zip(exp.sides, (slice(0, n), slice(n, 2 * n))):
-        side.odin[(1.0, 0.001)] = [a[rows], 0.0]
-        side.odin[(1.0, 0.002)] = [b[rows], 0.0]
-        side.signs[1.0] = [None, None, 0.0]
-    recs = list(protocol.grid_search(exp, [1.0], [0.001, 0.002]))
-    end = recs[-1]
-    assert [r["kind"] for r in recs] == ["pair", "pair", "end"]
-    assert (end["best"]["T"], end["best"]["epsilon"]) == (1.0, 0.001)
-    assert end["best"]["val"]["AUROC"] == 1.0 and end["best"]["test"]["AUROC"] == 0.0  # reported on the test half
-    assert end["best"]["test"]["n_id"] == half and end["best"]["test"]["n_ood"] == half
-    assert protocol.parse_grid("1, 10,100", "temperatures") == (1.0, 10.0, 100.0)
-    for bad, what in (("1,x", "temperatures"), ("", "epsilons"), ("0", "temperatures"), ("-0.1", "epsilons")):
-        with pytest.raises(LabsError):
-            protocol.parse_grid(bad, what)
+def test_live_view_streams_odin_against_the_baselines(ckpt, monkeypatch):
+    monkeypatch.setenv("LABS_CHECKPOINT_DIR", str(ckpt.parent))
+    sc.clear_cache()
+    cfg = params.build(LiveConfig, checkpoint="tiny_digits", ood_set="gaussian", images_per_side=100,
+                       temperature=10, epsilon=0.002, extras=["energy", "max_logit"])
+    recs = list(ex.live(cfg))
+    assert len(recs) >= 2 and recs[0]["done"] == 2 * sc.FIRST_BATCH and recs[-1]["done"] == recs[-1]["total"] == 200
+    assert list(recs[-1]["curves"]) == ["ODIN (T=10, ε=0.002)", "Max softmax (T=1)", "Energy score", "Max logit"]
+    sid, sood = recs[0]["curves"]["Max softmax (T=1)"]  # while streaming every curve uses the same rows
+    assert len(sid) == len(sood) == sc.FIRST_BATCH
+    exp = sc.get_experiment(ckpt, "gaussian", 100)
+    expected = list(sc.odin_stream(exp, 10.0, 0.002))[-1][0]
+    np.testing.assert_allclose(np.r_[recs[-1]["curves"]["ODIN (T=10, ε=0.002)"]], expected)
+    stop = threading.Event()
+    stop.set()
+    assert [r["done"] for r in ex.live(params.replace(cfg, temperature=3), stop)] == []  # superseded: nothing
 
 
-def test_comparison_rows(ckpt):
-    ex.clear_cache()
-    exp = ex.get_experiment(ckpt, "uniform", 50, dataset="digits")
-    rows = protocol.comparison(exp, (10.0, 0.001))
-    assert [r["detector"] for r in rows] == ["ODIN", "Max softmax", "Energy score", "Max logit"]
-    assert rows[1]["relative cost"] == pytest.approx(1.0) and rows[0]["relative cost"] > 1.0
-    for r in rows:
-        assert 0 <= r["AUROC"] <= 1 and 0 <= r["FPR@95"] <= 1 and len(r["scores"]) == 100
+def test_checkpoint_folder_and_in_distribution_set_come_from_the_environment_and_the_json(ckpt, tmp_path,
+                                                                                          monkeypatch):
+    monkeypatch.setenv("LABS_CHECKPOINT_DIR", str(tmp_path))
+    assert ex.checkpoint_choices() == [] and "No classifier" in ex.availability()
+    make_digits_checkpoint(tmp_path, "resnet77_x")
+    make_digits_checkpoint(tmp_path, "a_digits")
+    assert ex.checkpoint_choices() == ["a_digits", "resnet77_x"] and ex.default_checkpoint() == "resnet77_x"
+    assert ex.availability() == ""  # digits ship with scikit-learn
+    exp = ex.open_experiment(ViewConfig(checkpoint="a_digits", ood_set="uniform", images_per_side=10))
+    assert exp.meta["dataset"] == "digits" and exp.sides[0].x.shape == (10, 8, 8, 1)
+    meta = (tmp_path / "svhn_model.json")
+    meta.write_text((tmp_path / "a_digits.json").read_text().replace('"digits"', '"svhn"'))
+    (tmp_path / "svhn_model.safetensors").write_bytes((tmp_path / "a_digits.safetensors").read_bytes())
+    assert "svhn.npz is missing" in ex.availability("svhn_model")  # never on this machine: the data message shows
+    with pytest.raises(LabsError, match="no classifier selected"):
+        ex.checkpoint_path("")
 
 
 def test_bad_input(ckpt, tmp_path):
     with pytest.raises(LabsError, match="at most 360"):
-        ex.get_experiment(ckpt, "uniform", 361, dataset="digits")
-    with pytest.raises(LabsError, match="whole number >= 2"):
-        ex.get_experiment(ckpt, "uniform", 1, dataset="digits")
-    with pytest.raises(LabsError, match="unknown OOD set"):
-        ex.get_experiment(ckpt, "lsun", 10, dataset="digits")
-    with pytest.raises(LabsError, match="trained on 'digits'"):
-        ex.get_experiment(ckpt, "uniform", 10, dataset="cifar10")
+        sc.get_experiment(ckpt, "uniform", 361)
+    with pytest.raises(LabsError, match="invalid images per side: expected a whole number in \\[2, 10000\\]"):
+        params.build(ViewConfig, images_per_side=1)
+    with pytest.raises(LabsError, match="invalid ood set: expected one of gaussian"):
+        params.build(ViewConfig, ood_set="lsun")
+    with pytest.raises(LabsError, match="invalid checkpoint: expected a checkpoint name"):
+        params.build(ViewConfig, checkpoint="../tiny_digits")
     with pytest.raises(LabsError, match="32x32 RGB"):
-        ex.get_experiment(ckpt, "cifar100", 10, dataset="digits")
+        sc.get_experiment(ckpt, "cifar100", 10)
     with pytest.raises(LabsError, match="at most 10,000"):
         oodsets.load_ood("gaussian", 10001, (3, 32, 32))
     with pytest.raises(LabsError, match="missing"):
-        ex.get_experiment(tmp_path / "nope.safetensors", "uniform", 10, dataset="digits")
+        sc.get_experiment(tmp_path / "nope.safetensors", "uniform", 10)
     broken = make_digits_checkpoint(tmp_path, "broken")
     broken.write_bytes(b"\x00" * 64)
     with pytest.raises(LabsError, match="not a readable"):
-        ex.get_experiment(broken, "uniform", 10, dataset="digits")
-    other = tmp_path / "other"
-    args = {"depth": [1, 1], "widths": [4, 8], "num_classes": 7, "in_channels": 1, "image_size": 8}
-    save_checkpoint(other, build_model("resnet", **args), "resnet", args, dataset="digits", num_classes=7)
+        sc.get_experiment(broken, "uniform", 10)
     with pytest.raises(LabsError, match="7 outputs"):
-        ex.get_experiment(other, "uniform", 10, dataset="digits")
+        sc.get_experiment(make_digits_checkpoint(tmp_path, "other", num_classes=7), "uniform", 10)
+    ae = build_model("conv_autoencoder", in_channels=1, widths=[4, 8], code=2)
+    save_checkpoint(tmp_path / "ae", ae, "conv_autoencoder", {"in_channels": 1, "widths": [4, 8], "code": 2},
+                    dataset="digits")
+    with pytest.raises(LabsError, match="not a classifier"):
+        sc.get_experiment(tmp_path / "ae", "uniform", 10)
 
 
 def test_noise_sets_are_defined_in_pixel_space():
@@ -166,14 +192,12 @@ def test_noise_sets_are_defined_in_pixel_space():
 
 def test_mnist_is_padded_rgb_and_coco_reads_its_npz(monkeypatch, tmp_path):
     x = torch.randint(1, 256, (4, 28, 28, 1), dtype=torch.uint8)
-    fake = Dataset("mnist", x, torch.zeros(4, dtype=torch.long), x, torch.zeros(4, dtype=torch.long),
-                   [str(i) for i in range(10)])
-    monkeypatch.setattr(oodsets, "load_dataset", lambda name, download=False: fake)
+    save_npz(Dataset("mnist", x, torch.zeros(4, dtype=torch.long), x, torch.zeros(4, dtype=torch.long),
+                     [str(i) for i in range(10)]), tmp_path / "mnist.npz")
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))
     m = oodsets.load_ood("mnist", 4, (3, 32, 32))
     assert m.shape == (4, 32, 32, 3) and m[:, :2].sum() == 0 and m[:, :, -2:].sum() == 0
     assert torch.equal(m[:, 2:30, 2:30, 1], x[..., 0]) and torch.equal(m[..., 0], m[..., 2])
-    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(oodsets, "_COCO", [])
     with pytest.raises(LabsError, match="ood_coco32.npz is missing"):
         oodsets.load_ood("coco", 3, (3, 32, 32))
     a, b = np.full((2, 32, 32, 3), 7, np.uint8), np.full((3, 32, 32, 3), 9, np.uint8)

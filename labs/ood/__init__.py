@@ -5,6 +5,6 @@ metric; ODIN's epsilon is in [0, 1] pixel units (divided by the per-channel std 
 the inputs are normalised). See labs.ood.detectors.
 """
 
-from labs.ood.detectors import DETECTORS, Detector, get_detector, odin_score
+from labs.ood.detectors import DETECTORS, Detector, odin_score
 
-__all__ = ["DETECTORS", "Detector", "get_detector", "odin_score"]
+__all__ = ["DETECTORS", "Detector", "odin_score"]

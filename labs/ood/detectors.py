@@ -1,4 +1,4 @@
-"""Post-hoc OOD detectors as pure score functions, and the DETECTORS registry.
+"""Post-hoc OOD detectors: pure score functions, each with its hyperparameter space, in the DETECTORS registry.
 
 Conventions (the whole lab follows them):
 - A score is HIGHER for MORE in-distribution inputs; metrics take ID as the positive class.
@@ -10,31 +10,31 @@ Conventions (the whole lab follows them):
 - The perturbation moves AGAINST the gradient of the cross-entropy at the predicted label
   (x' = x - epsilon * sign(grad) / std), which raises the softmax score; the seed and the
   ODIN paper do the same. sign(0) = 0: a pixel with no gradient stays put.
+
+A detector's `space` is its search space as data (as pytorch-ood's detectors carry theirs):
+the protocol searches it on the validation half, so a detector added to DETECTORS appears
+in the grid, the comparison table and the CLI without another edit. No torch at import:
+the tab lists the detectors when the page is built.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-
-import torch
-from torch import nn
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from labs.core.errors import LabsError
+from labs.core.params import Interval, check_value
 
-MAX_TEMPERATURE = 1e4
-MAX_EPSILON = 0.1  # pixel units; ODIN's useful range is 0-0.004, beyond 0.1 the image is visibly rewritten
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
-
-def check_params(temperature: float, epsilon: float) -> None:
-    """LabsError unless 0 < T <= 1e4 and 0 <= epsilon <= 0.1 (pixel units)."""
-    t_ok = isinstance(temperature, (int, float)) and math.isfinite(temperature)
-    if not (t_ok and 0 < temperature <= MAX_TEMPERATURE):
-        raise LabsError(f"temperature T must be a number in (0, {MAX_TEMPERATURE:g}], got {temperature!r}")
-    if not (isinstance(epsilon, (int, float)) and math.isfinite(epsilon) and 0 <= epsilon <= MAX_EPSILON):
-        raise LabsError(f"epsilon must be in [0, {MAX_EPSILON}] (pixel units, ODIN uses 0-0.004), got {epsilon!r}")
+TEMPERATURE = Interval(float, 1e-3, 1e4)       # T: 1 = plain softmax; the ODIN paper goes up to 1000
+EPSILON = Interval(float, 0, 1)                # pixel units; ODIN's useful range is 0-0.004
+SEED_TEMPERATURES = (1.0, 10.0, 100.0)         # the seed's grid: T
+SEED_EPSILONS = (0.0, 0.001, 0.002, 0.004)     # the seed's grid: epsilon, pixel units
 
 
 @contextmanager
@@ -52,22 +52,28 @@ def eval_mode(model: nn.Module):
 
 def msp_from_logits(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """Maximum softmax probability of logits / T (T = 1: the max-softmax baseline)."""
+    import torch
+
     return torch.softmax(logits.float() / temperature, dim=1).max(dim=1).values
 
 
 def energy_from_logits(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """Negative free energy T * logsumexp(logits / T) (Liu et al. 2020); higher = more ID."""
+    import torch
+
     return temperature * torch.logsumexp(logits.float() / temperature, dim=1)
 
 
-def max_logit_from_logits(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """The largest raw logit (Hendrycks et al. 2022); T has no effect on the ranking."""
+def max_logit_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """The largest raw logit (Hendrycks et al. 2022)."""
     return logits.float().max(dim=1).values
 
 
 # ------------------------------------------------------------- ODIN
 
 def _step_scale(inputs: torch.Tensor, std: Sequence[float] | None) -> torch.Tensor | float:
+    import torch
+
     if std is None:
         return 1.0
     s = torch.as_tensor(std, dtype=inputs.dtype, device=inputs.device)
@@ -82,6 +88,9 @@ def gradient_sign(model: nn.Module, inputs: torch.Tensor, temperature: float = 1
     It depends on T but not on epsilon: the experiment caches it per T, so another
     epsilon at the same T costs one forward pass instead of three.
     """
+    import torch
+    from torch import nn
+
     # Detached weights: autograd then skips every weight gradient (about half the backward
     # pass) without touching the caller's requires_grad flags or .grad fields.
     frozen = {name: p.detach() for name, p in model.named_parameters()}
@@ -93,11 +102,12 @@ def gradient_sign(model: nn.Module, inputs: torch.Tensor, temperature: float = 1
     return torch.sign(grad).to(torch.int8)
 
 
-@torch.no_grad()
 def perturbed_msp(model: nn.Module, inputs: torch.Tensor, sign: torch.Tensor, temperature: float, epsilon: float,
                   std: Sequence[float] | None = None) -> torch.Tensor:
     """Max softmax at T of x - epsilon * sign / std (one forward pass)."""
-    with eval_mode(model):
+    import torch
+
+    with eval_mode(model), torch.no_grad():
         x = inputs.float() - epsilon * sign.to(inputs.device, torch.float32) * _step_scale(inputs, std)
         return msp_from_logits(model(x), temperature)
 
@@ -108,7 +118,11 @@ def odin_score(model: nn.Module, inputs: torch.Tensor, temperature: float = 1.0,
     the input moved epsilon (pixel units) against the gradient of the cross-entropy at the
     predicted label. `std`: the per-channel std used to normalise `inputs` (None = raw pixels).
     epsilon = 0 is temperature-scaled max softmax with no backward pass."""
-    check_params(temperature, epsilon)
+    import torch
+
+    temperature = check_value("temperature", TEMPERATURE, temperature)
+    epsilon = check_value("epsilon", EPSILON, epsilon)
+
     if epsilon == 0:
         with eval_mode(model), torch.no_grad():
             return msp_from_logits(model(inputs.float()), temperature)
@@ -116,50 +130,73 @@ def odin_score(model: nn.Module, inputs: torch.Tensor, temperature: float = 1.0,
     return perturbed_msp(model, inputs, sign, temperature, epsilon, std)
 
 
+# ------------------------------------------------------------- autoencoder
+
+def reconstruction_score(autoencoder: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """-(mean squared error per value) of each normalised input: (N, C, H, W) -> (N,).
+
+    The inputs are normalised with the statistics the autoencoder was trained with (its
+    checkpoint's "normalization"), so the error is in the space it learned to reconstruct."""
+    import torch
+
+    with eval_mode(autoencoder), torch.no_grad():
+        x = inputs.float()
+        return -(autoencoder(x).float() - x).pow(2).flatten(1).mean(1)
+
+
 # ------------------------------------------------------------- registry
 
 @dataclass(frozen=True)
 class Detector:
-    """`score(net, inputs, **params) -> (N,)` scores; `net` is the classifier, or the
-    autoencoder when `network == "autoencoder"`. `from_logits(logits, temperature)` is set
-    for detectors that need nothing but the clean logits (cached: no forward pass)."""
+    """`score(net, inputs, std=None, **hyperparameters) -> (N,)` scores, higher = more ID; `net` is
+    the classifier, or the autoencoder when `network == "autoencoder"`; `std` is the inputs'
+    normalisation (for detectors that step in pixel units). `from_logits(logits, **hyperparameters)`
+    is set for detectors that need nothing but the clean logits (cached: no forward pass)."""
 
     title: str
-    network: str                                   # "classifier" | "autoencoder"
+    network: str                                            # "classifier" | "autoencoder"
     score: Callable[..., torch.Tensor]
-    from_logits: Callable[..., torch.Tensor] | None
-    params: tuple[str, ...]                        # keyword parameters `score` uses
-    passes: str                                    # work per image, for the cost column
-    reference: str
+    space: dict[str, tuple[float, ...]] = field(default_factory=dict)  # hyperparameter -> values to search
+    from_logits: Callable[..., torch.Tensor] | None = None
+    passes: str = "1 forward"                               # work per image; the measured cost is in the table
 
 
 def _logit_detector(fn):
-    def score(model, inputs, temperature: float = 1.0, **_):
+    def score(model, inputs, std=None, **hyperparameters):
+        import torch
+
         with eval_mode(model), torch.no_grad():
-            return fn(model(inputs.float()), temperature)
+            return fn(model(inputs.float()), **hyperparameters)
     return score
 
 
-def _reconstruction(autoencoder, inputs, **_):
-    from labs.ood.autoencoder import reconstruction_score
+def _reconstruction(autoencoder, inputs, std=None):
     return reconstruction_score(autoencoder, inputs)
 
 
 DETECTORS: dict[str, Detector] = {
-    "odin": Detector("ODIN", "classifier", odin_score, None, ("temperature", "epsilon", "std"),
-                     "forward + backward + forward", "Liang et al., ICLR 2018"),
-    "msp": Detector("Max softmax", "classifier", _logit_detector(msp_from_logits), msp_from_logits, (),
-                    "1 forward", "Hendrycks & Gimpel, ICLR 2017"),
-    "energy": Detector("Energy score", "classifier", _logit_detector(energy_from_logits), energy_from_logits,
-                       ("temperature",), "1 forward", "Liu et al., NeurIPS 2020"),
-    "max_logit": Detector("Max logit", "classifier", _logit_detector(max_logit_from_logits), max_logit_from_logits,
-                          (), "1 forward", "Hendrycks et al., ICML 2022"),
-    "autoencoder": Detector("Autoencoder reconstruction", "autoencoder", _reconstruction, None, (),
-                            "1 autoencoder forward", "negative mean squared reconstruction error"),
+    "odin": Detector("ODIN", "classifier", odin_score, {"temperature": SEED_TEMPERATURES, "epsilon": SEED_EPSILONS},
+                     passes="forward + backward + forward"),
+    "msp": Detector("Max softmax", "classifier", _logit_detector(msp_from_logits), from_logits=msp_from_logits),
+    "energy": Detector("Energy score", "classifier", _logit_detector(energy_from_logits),
+                       {"temperature": SEED_TEMPERATURES}, from_logits=energy_from_logits),
+    "max_logit": Detector("Max logit", "classifier", _logit_detector(max_logit_from_logits),
+                          from_logits=max_logit_from_logits),
+    "autoencoder": Detector("Autoencoder", "autoencoder", _reconstruction, passes="1 autoencoder forward"),
 }
 
+LIVE_DETECTOR, BASELINE = "odin", "msp"  # the live view: ODIN at the sliders' (T, eps) against max softmax
+# Also drawn in the live view on request: the other detectors that need only the clean logits.
+LIVE_EXTRAS = tuple(k for k, d in DETECTORS.items() if d.from_logits is not None and k not in (LIVE_DETECTOR, BASELINE))
 
-def get_detector(name: str) -> Detector:
-    if name not in DETECTORS:
-        raise LabsError(f"unknown detector {name!r}; choose one of: {', '.join(DETECTORS)}")
-    return DETECTORS[name]
+SYMBOLS = {"temperature": ("T", "T"), "epsilon": ("ε", "eps")}  # hyperparameter -> (page, terminal) symbol
+
+
+def defaults(name: str) -> dict[str, float]:
+    """A detector's default setting: the first value of each hyperparameter in its space."""
+    return {h: values[0] for h, values in DETECTORS[name].space.items()}
+
+
+def setting_text(params: dict, unicode: bool = True) -> str:
+    """{'temperature': 10, 'epsilon': 0.002} -> 'T=10, ε=0.002'; {} -> '-'."""
+    return ", ".join(f"{SYMBOLS.get(h, (h, h))[0 if unicode else 1]}={v:g}" for h, v in params.items()) or "-"

@@ -1,296 +1,173 @@
-"""ODIN experiments: score caches per (checkpoint, images, n) and streaming ODIN.
+"""ODIN experiments as generators of plain dicts: the live view, the protocol run, the two trainings.
 
-Caching (why the sliders feel live):
-- Each SIDE (the ID images, or one OOD set's images) is cached per (checkpoint, set, n):
-  the ID side's work is shared by every OOD set, so switching OOD sets computes one side.
-- Clean logits are computed once per side; max softmax at any T, ODIN with epsilon = 0,
-  energy and max logit are then a softmax away (no forward pass).
-- ODIN with epsilon > 0 needs sign(grad) of the cross-entropy at T: cached per T, so a
-  new epsilon at a known T costs one forward pass, not forward + backward + forward.
-- Every finished (T, epsilon) score vector is kept: revisiting a pair is instant.
-- Scores are computed in batches that take images from both sides, so a partial result
-  is a fair sample of both and the ROC refines as batches finish.
-
-The evaluation protocol (validation/test halves, grid search, comparison) is labs.ood.protocol.
+The tab draws these records, the CLI prints them, the tests assert on them. The classifier
+is a checkpoint in the checkpoint folder (labs.core.checkpoints.checkpoint_dir()); the
+in-distribution images are its own data set's test images (its JSON's "dataset").
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from labs.core.data import load_dataset, to_model_input
+from labs.core.catalog import DATASETS, availability_message
+from labs.core.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metadata
 from labs.core.errors import LabsError
-from labs.ood.detectors import DETECTORS, check_params, gradient_sign, perturbed_msp
-from labs.ood.oodsets import get_ood_set, load_ood
+from labs.core.models import CLASSIFIERS, objective_of
+from labs.core.recipes import recipe, train_and_save
+from labs.ood import notes, protocol
+from labs.ood.config import AutoencoderConfig, GridConfig, LiveConfig, QuickClassifierConfig, ViewConfig
+from labs.ood.detectors import BASELINE, DETECTORS, LIVE_DETECTOR, defaults, setting_text
+from labs.ood.oodsets import OOD_SETS
+from labs.ood.scores import Autoencoder, Experiment, get_experiment, logit_scores, scores_stream
 
-FIRST_BATCH = 32    # per side: the first streamed update comes after 64 images
-BATCH = 128         # per side afterwards
-MAX_SIDES = 12
-MAX_SIGN_TEMPERATURES = 4
-
-
-@dataclass
-class Side:
-    """One set of images (ID or OOD) under one checkpoint, and everything computed on it."""
-
-    x: torch.Tensor                 # uint8 (n, H, W, C)
-    logits: torch.Tensor | None = None
-    forward_seconds: float = 0.0
-    signs: OrderedDict = field(default_factory=OrderedDict)   # T -> [int8 NCHW signs, bool done, seconds]
-    odin: dict = field(default_factory=dict)                  # (T, eps) -> [scores, NaN = not yet, seconds]
-    extra: dict = field(default_factory=dict)                 # baseline and autoencoder scores
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def n(self) -> int:
-        return len(self.x)
+QUICK_RECIPE = "resnet77_cifar10_quick"   # the quick classifier: saved under this name, trained by this recipe
+AUTOENCODER_RECIPE = "autoencoder_cifar10"
 
 
-@dataclass
-class Experiment:
-    """ID side + OOD side for one (checkpoint, OOD set, n). Rows 0..n_id-1 of every score
-    vector are ID images, the rest OOD images."""
+# ------------------------------------------------------------- checkpoints
 
-    key: tuple
-    model: torch.nn.Module
-    meta: dict
-    sides: tuple[Side, Side]
-    mean: tuple
-    std: tuple
-
-    @property
-    def n_id(self) -> int:
-        return self.sides[0].n
-
-    @property
-    def n(self) -> int:
-        return self.sides[0].n + self.sides[1].n
-
-    @property
-    def forward_seconds(self) -> float:
-        """One clean forward pass over all images: the unit of the cost column."""
-        return self.sides[0].forward_seconds + self.sides[1].forward_seconds
-
-    def inputs(self, side: Side, idx, normalization: dict | None = None) -> torch.Tensor:
-        """Normalised float NCHW images (the classifier's normalisation unless another is given)."""
-        device = next(self.model.parameters()).device  # a model moved to CUDA gets its inputs there
-        mean, std = (normalization["mean"], normalization["std"]) if normalization else (self.mean, self.std)
-        x = to_model_input(side.x[idx].to(device), mean, std)
-        return x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x  # faster convs on CPU
-
-    def split(self, scores, half: str = "all") -> tuple[np.ndarray, np.ndarray]:
-        """(ID scores, OOD scores) for 'all', 'val' (first halves) or 'test' (second halves)."""
-        s = np.asarray(scores, dtype=np.float64)
-        sid, sood = s[:self.n_id], s[self.n_id:]
-        if half == "all":
-            return sid, sood
-        h_id, h_ood = len(sid) // 2, len(sood) // 2
-        return (sid[:h_id], sood[:h_ood]) if half == "val" else (sid[h_id:], sood[h_ood:])
+def checkpoint_choices(folder: str | Path | None = None) -> list[str]:
+    """Names of the classifier checkpoints in the folder."""
+    folder = Path(folder or checkpoint_dir())
+    return [p.stem for p in list_checkpoints(folder, model=CLASSIFIERS)] if folder.exists() else []
 
 
-_SIDES: OrderedDict = OrderedDict()
-_MODELS: dict = {}
-_LOCK = threading.Lock()
+def default_checkpoint(folder: str | Path | None = None) -> str | None:
+    names = checkpoint_choices(folder)
+    return next((c for c in names if c.startswith("resnet77")), names[0] if names else None)
 
 
-def load_classifier(path: str | Path, dataset: str | None = "cifar10"):
-    """(model, meta) of a classifier checkpoint; LabsError if it is not one for `dataset`."""
-    from labs.core.checkpoints import load_checkpoint
+def checkpoint_path(name: str, folder: str | Path | None = None) -> Path:
+    if not name:
+        raise LabsError(f"no classifier selected: train a quick CIFAR-10 classifier above, or run "
+                        f"`python -m labs train --recipe {QUICK_RECIPE}`")
+    path = Path(folder or checkpoint_dir()) / f"{name}.safetensors"
+    if not path.exists():
+        raise LabsError(f"checkpoint {path} is missing: refresh the list (↻) or train one")
+    return path
 
+
+def availability(checkpoint: str | None = None) -> str:
+    """'' when the view can run on `checkpoint` (default: the default one), else what is missing and the fix."""
+    names = checkpoint_choices()
+    if not names:
+        quick = recipe(QUICK_RECIPE)["dataset"]
+        missing = availability_message(quick)
+        return (f"**No classifier in `{checkpoint_dir()}` yet.** Train a quick one below (the recipe "
+                f"`{QUICK_RECIPE}`; the reference model comes from `python -m labs train --model resnet --dataset "
+                f"cifar10 --depth 7,7 --widths 16,32 --epochs 10 --out checkpoints/resnet77_cifar10`)."
+                + (f" **{missing}**" if missing else ""))
+    name = checkpoint if checkpoint in names else default_checkpoint()
+    missing = availability_message(read_metadata(checkpoint_path(name))["dataset"])
+    return f"**{missing}**" if missing else ""
+
+
+def open_experiment(cfg: ViewConfig, folder: str | Path | None = None, download: bool | None = None) -> Experiment:
+    """The cached ID and OOD sides for a config (SVHN is downloaded when missing unless download=False)."""
+    download = cfg.ood_set == "svhn" if download is None else download
+    return get_experiment(checkpoint_path(cfg.checkpoint, folder), cfg.ood_set, cfg.images_per_side, download)
+
+
+def autoencoder_path(dataset: str, folder: str | Path | None = None) -> Path | None:
+    """The autoencoder for `dataset` in the folder: autoencoder_<dataset> if present, else any trained on it."""
+    folder = Path(folder or checkpoint_dir())
+    preferred = folder / f"autoencoder_{dataset}.safetensors"
+    if preferred.exists():
+        return preferred
+    found = list_checkpoints(folder, dataset=dataset, model="conv_autoencoder") if folder.exists() else []
+    return found[0] if found else None
+
+
+def default_autoencoder() -> Path | None:
+    """The autoencoder the tab's button trains, if it is in the checkpoint folder."""
+    return autoencoder_path(recipe(AUTOENCODER_RECIPE)["dataset"])
+
+
+def load_autoencoder(path: str | Path, dataset: str) -> Autoencoder:
+    """An autoencoder checkpoint (any JSON load_checkpoint reads) for images of `dataset`."""
+    path = Path(path).with_suffix(".safetensors")
     model, meta = load_checkpoint(path)
-    if dataset and meta.get("dataset") != dataset:
-        raise LabsError(f"{Path(path).name} was trained on {meta.get('dataset')!r}, not {dataset!r}: pick a "
-                        f"{dataset} classifier (in-distribution images must be the ones it was trained on)")
-    return model, meta
+    if objective_of(meta["model"]) != "reconstruction":
+        raise LabsError(f"{path.name} is a {meta['model']}, not an autoencoder")
+    if meta.get("dataset") != dataset or not meta.get("normalization"):
+        raise LabsError(f"{path.name} was trained on {meta.get('dataset')!r}, not {dataset!r}")
+    return Autoencoder(model, meta["normalization"], f"{path}:{path.stat().st_mtime_ns}")
 
 
-def _side(key: tuple, make) -> Side:
-    with _LOCK:
-        if key in _SIDES:
-            _SIDES.move_to_end(key)
-            return _SIDES[key]
-    side = Side(make())
-    with _LOCK:
-        side = _SIDES.setdefault(key, side)
-        while len(_SIDES) > MAX_SIDES:
-            _SIDES.popitem(last=False)
-    return side
+# ------------------------------------------------------------- the live view
 
-
-def get_experiment(checkpoint: str | Path, ood: str, n: int, dataset: str | None = "cifar10",
-                   download: bool = False) -> Experiment:
-    """The ID and OOD sides (cached; the first call loads data and weights, no forward pass yet)."""
-    weights = Path(checkpoint).with_suffix(".safetensors")
-    if not isinstance(n, int) or isinstance(n, bool) or n < 2:
-        raise LabsError(f"images per side must be a whole number >= 2 (one per validation/test half), got {n!r}")
-    get_ood_set(ood)
-    stamp = weights.stat().st_mtime_ns if weights.exists() else 0
-    wkey = (str(weights.resolve()), stamp)
-    with _LOCK:
-        loaded = _MODELS.get(wkey)
-    if loaded is None or (dataset and loaded[1].get("dataset") != dataset):
-        model, meta = load_classifier(weights, dataset)
-        model.to(memory_format=torch.channels_last)
-        with _LOCK:
-            _MODELS.clear()  # one checkpoint at a time; the sides keep their results
-            loaded = _MODELS[wkey] = (model, meta)
-    model, meta = loaded
-    data = load_dataset(meta["dataset"], download=download)
-    classes = getattr(model.head, "out_features", None) if hasattr(model, "head") else None
-    if classes is not None and classes != data.num_classes:
-        raise LabsError(f"{weights.name} has {classes} outputs but {meta['dataset']} has {data.num_classes} "
-                        f"classes; pick a checkpoint trained on it")
-    if n > len(data.x_test):
-        raise LabsError(f"the {meta['dataset']} test set has {len(data.x_test):,} images; "
-                        f"ask for at most {len(data.x_test):,} per side")
-    x_ood = load_ood(ood, n, data.image_shape, download=download)
-    id_side = _side(wkey + ("id", meta["dataset"], n), lambda: data.x_test[:n])
-    ood_side = _side(wkey + ("ood", ood, n), lambda: x_ood)
-    norm = meta.get("normalization") or {"mean": data.mean, "std": data.std}
-    return Experiment(wkey + (ood, n), model, meta, (id_side, ood_side), tuple(norm["mean"]), tuple(norm["std"]))
-
-
-def clear_cache() -> None:
-    with _LOCK:
-        _SIDES.clear()
-        _MODELS.clear()
-
-
-def _side_logits(exp: Experiment, side: Side) -> torch.Tensor:
-    with side.lock:
-        if side.logits is None:
-            t0 = time.perf_counter()
-            out = []
-            with torch.no_grad():
-                exp.model.eval()
-                for i in range(0, side.n, 512):
-                    out.append(exp.model(exp.inputs(side, slice(i, i + 512))).float().cpu())
-            side.logits = torch.cat(out)
-            side.forward_seconds = time.perf_counter() - t0
-    return side.logits
-
-
-def clean_logits(exp: Experiment) -> torch.Tensor:
-    """(N, K) float32 logits of the unperturbed images, computed once per side (fp32, like ODIN's passes)."""
-    return torch.cat([_side_logits(exp, s) for s in exp.sides])
-
-
-def _batches(n_id: int, n_ood: int) -> list[tuple[slice, slice]]:
-    """(ID rows, OOD rows) per batch, taking the next images from BOTH sides; the first batch is small."""
-    out, a, size = [], 0, FIRST_BATCH
-    while a < max(n_id, n_ood):
-        out.append((slice(min(a, n_id), min(a + size, n_id)), slice(min(a, n_ood), min(a + size, n_ood))))
-        a, size = a + size, BATCH
-    return out
-
-
-def _entries(side: Side, temperature: float, epsilon: float) -> tuple[list, list]:
-    with side.lock:
-        if (temperature, epsilon) not in side.odin:
-            side.odin[(temperature, epsilon)] = [np.full(side.n, np.nan, dtype=np.float32), 0.0]
-        if temperature not in side.signs:
-            _, h, w, c = side.x.shape  # signs are NCHW like the model's inputs
-            side.signs[temperature] = [torch.zeros((side.n, c, h, w), dtype=torch.int8),
-                                       torch.zeros(side.n, dtype=torch.bool), 0.0]
-            while len(side.signs) > MAX_SIGN_TEMPERATURES:
-                side.signs.popitem(last=False)
-        side.signs.move_to_end(temperature)
-        return side.odin[(temperature, epsilon)], side.signs[temperature]
-
-
-def _odin_rows(exp: Experiment, side: Side, rows: slice, temperature: float, epsilon: float, entry, sign) -> None:
-    """Fill entry's scores for `rows` (gradient signs first, if this T has none for them)."""
-    if rows.stop <= rows.start or np.isfinite(entry[0][rows]).all():
-        return
-    x = exp.inputs(side, rows)
+def live(cfg: LiveConfig, stop: threading.Event | None = None, folder: str | Path | None = None) -> Iterator[dict]:
+    """ODIN at (T, eps) against max softmax (and cfg.extras) on all n images per side, batch by batch:
+    {"kind": "live", "curves": {label: (ID scores, OOD scores)}, "done", "total", ...}. While ODIN
+    streams, every curve uses the same rows; the last record is complete unless `stop` was set."""
     t0 = time.perf_counter()
-    if not bool(sign[1][rows].all()):
-        sign[0][rows] = gradient_sign(exp.model, x, temperature).cpu()
-        sign[1][rows] = True
-        sign[2] += time.perf_counter() - t0
-    t1 = time.perf_counter()
-    entry[0][rows] = perturbed_msp(exp.model, x, sign[0][rows], temperature, epsilon, exp.std).cpu().numpy()
-    entry[1] += time.perf_counter() - t1
+    exp = open_experiment(cfg, folder)
+    cached = all(side.logits is not None for side in exp.sides)
+    others = {f"{DETECTORS[BASELINE].title} (T=1)": logit_scores(exp, BASELINE, defaults(BASELINE))}
+    others.update({DETECTORS[e].title: logit_scores(exp, e, defaults(e)) for e in cfg.extras})
+    params = {"temperature": cfg.temperature, "epsilon": cfg.epsilon}
+    label = f"{DETECTORS[LIVE_DETECTOR].title} ({setting_text(params)})"
+    how = ("gradient + forward passes" if cfg.epsilon else
+           "from cached logits" if cached else "clean forward pass (cached from now on)")
+    n_id = exp.n_id
+    for scores, done in scores_stream(exp, LIVE_DETECTOR, params, stop):
+        keep = np.isfinite(scores)
+        kid, kood = keep[:n_id], keep[n_id:]
+        curves = {name: (s[:n_id][kid], s[n_id:][kood]) for name, s in [(label, scores), *others.items()]}
+        yield {"kind": "live", "curves": curves, "done": done, "total": exp.n, "n_id": n_id, "n_ood": exp.n - n_id,
+               "ood_title": OOD_SETS[cfg.ood_set].title, "seconds": time.perf_counter() - t0, "how": how}
 
 
-def odin_stream(exp: Experiment, temperature: float, epsilon: float,
-                stop: threading.Event | None = None) -> Iterator[tuple[np.ndarray, int]]:
-    """Yield (scores with NaN for rows not done yet, rows done) as batches finish; the last yield is complete.
+# ------------------------------------------------------------- the protocol
 
-    epsilon = 0 (any T) comes from the cached logits in one yield. An interrupted run keeps
-    what it computed: asking again resumes.
-    """
-    check_params(temperature, epsilon)
-    temperature, epsilon = float(temperature), float(epsilon)
-    if epsilon == 0:
-        yield baseline_scores(exp, "msp", temperature), exp.n
+def run(cfg: GridConfig, stop: threading.Event | None = None, folder: str | Path | None = None,
+        compare: bool = True, autoencoder: str | Path | None = None, download: bool | None = None) -> Iterator[dict]:
+    """Grid -> comparison -> reading: {"kind": "start"}, protocol.grid_search's records, then (compare=True,
+    not stopped) {"kind": "comparison", "rows", "reading"}. The autoencoder is `autoencoder` (a path) or
+    the one for the classifier's data set in the checkpoint folder; without one its row is skipped."""
+    exp = open_experiment(cfg, folder, download)
+    dataset = exp.meta["dataset"]
+    ae, reason = None, ""
+    path = Path(autoencoder) if autoencoder else autoencoder_path(dataset)
+    if path is None:
+        reason = (f"no autoencoder for {dataset} in {checkpoint_dir()} "
+                  f"(train one: `python -m labs odin --train-autoencoder`)")
+    elif not path.with_suffix(".safetensors").exists():
+        reason = f"no autoencoder at {path} (add --train-autoencoder)"
+    else:
+        ae = load_autoencoder(path, dataset)
+    ood_title = OOD_SETS[cfg.ood_set].title
+    yield {"kind": "start", "checkpoint": cfg.checkpoint, "dataset": dataset, "ood_set": cfg.ood_set,
+           "ood_title": ood_title, "n": cfg.images_per_side, "autoencoder": str(path) if ae else None}
+    end: dict = {}
+    for rec in protocol.grid_search(exp, cfg.space(), stop, ae, reason):
+        if rec["kind"] == "grid":
+            end = rec
+        yield rec
+    if end.get("stopped") or not compare:
         return
-    id_side, ood_side = exp.sides
-    (e_id, s_id), (e_ood, s_ood) = (_entries(s, temperature, epsilon) for s in exp.sides)
-
-    def current():
-        scores = np.concatenate([e_id[0], e_ood[0]])
-        return scores, int(np.isfinite(scores).sum())
-
-    scores, done = current()
-    if done == exp.n:
-        yield scores, done
-        return
-    for rows_id, rows_ood in _batches(id_side.n, ood_side.n):
-        if np.isfinite(e_id[0][rows_id]).all() and np.isfinite(e_ood[0][rows_ood]).all():
-            continue
-        if stop is not None and stop.is_set():
-            return
-        _odin_rows(exp, id_side, rows_id, temperature, epsilon, e_id, s_id)
-        _odin_rows(exp, ood_side, rows_ood, temperature, epsilon, e_ood, s_ood)
-        yield current()
+    rows = protocol.comparison(exp, end["best"])
+    n_test = next(iter(end["best"].values()))["test"]["n_id"]
+    id_title = DATASETS[dataset].title if dataset in DATASETS else dataset
+    yield {"kind": "comparison", "rows": rows, "reading": notes.interpret(rows, id_title, ood_title, n_test)}
 
 
-def odin_scores(exp: Experiment, temperature: float, epsilon: float) -> np.ndarray:
-    """The complete ODIN score vector (runs the stream to its end)."""
-    scores = None
-    for scores, _ in odin_stream(exp, temperature, epsilon):
-        pass
-    return scores
+# ------------------------------------------------------------- the two trainings (the one recipe each)
+
+def train_classifier(cfg: QuickClassifierConfig, stop: threading.Event | None = None) -> Iterator[dict]:
+    """Train the quick CIFAR-10 classifier (recipe "resnet77_cifar10_quick") into the checkpoint folder:
+    labs.core.recipes.train_and_save's records ("start", fit's records, "saved" | "not_saved")."""
+    args = recipe(QUICK_RECIPE, epochs=cfg.epochs, n_train=cfg.train_images)
+    yield from train_and_save(**args, out=checkpoint_dir() / QUICK_RECIPE, stop=stop)
 
 
-def odin_seconds(exp: Experiment, temperature: float, epsilon: float) -> float:
-    """Measured seconds for ODIN over all images: gradient signs at T + the perturbed forward pass."""
-    if float(epsilon) == 0:
-        return exp.forward_seconds
-    key = (float(temperature), float(epsilon))
-    return sum(s.signs[key[0]][2] + s.odin[key][1] for s in exp.sides)
-
-
-def baseline_scores(exp: Experiment, name: str, temperature: float = 1.0) -> np.ndarray:
-    """Scores of a logit-only detector (msp, energy, max_logit) from the cached logits."""
-    det = DETECTORS[name]
-    if det.from_logits is None:
-        raise LabsError(f"{det.title} needs more than the logits")
-    key = (name, float(temperature))
-    for side in exp.sides:
-        if key not in side.extra:
-            side.extra[key] = det.from_logits(_side_logits(exp, side), temperature).numpy()
-    return np.concatenate([s.extra[key] for s in exp.sides])
-
-
-def autoencoder_scores(exp: Experiment, autoencoder, tag: str) -> tuple[np.ndarray, float]:
-    """(reconstruction scores, seconds), cached per side under `tag` (the autoencoder's path and mtime)."""
-    from labs.ood.autoencoder import reconstruction_score
-
-    for side in exp.sides:
-        if tag not in side.extra:
-            t0 = time.perf_counter()
-            norm = getattr(autoencoder, "normalization", None)
-            out = [reconstruction_score(autoencoder, exp.inputs(side, slice(i, i + 512), norm)).cpu()
-                   for i in range(0, side.n, 512)]
-            side.extra[tag] = (torch.cat(out).numpy(), time.perf_counter() - t0)
-    return (np.concatenate([s.extra[tag][0] for s in exp.sides]), sum(s.extra[tag][1] for s in exp.sides))
+def train_autoencoder(cfg: AutoencoderConfig, stop: threading.Event | None = None,
+                      out: str | Path | None = None) -> Iterator[dict]:
+    """Train the autoencoder (recipe "autoencoder_cifar10") into `out` (default: the checkpoint folder)."""
+    args = recipe(AUTOENCODER_RECIPE, epochs=cfg.epochs, n_train=cfg.train_images)
+    yield from train_and_save(**args, out=out or checkpoint_dir() / AUTOENCODER_RECIPE, stop=stop)

@@ -3,17 +3,19 @@ numbers just measured (built from the results, never from stored values)."""
 
 from __future__ import annotations
 
+from labs.ood.detectors import DETECTORS
 from labs.ood.oodsets import OOD_SETS
 
-# The seed's published figures, quoted as the seed's (its model, its OOD set).
-SEED_FIGURES = {"ODIN": 0.8122, "Max softmax": 0.49, "Autoencoder": 0.94}
+# The seed's published AUROCs per detector, quoted as the seed's (its model, its OOD set).
+SEED_FIGURES = {"odin": 0.8122, "msp": 0.49, "autoencoder": 0.94}
 
 
 def conventions() -> str:
     sets = "\n".join(f"- **{s.title}** (`{k}`): {s.definition}." for k, s in OOD_SETS.items())
-    seed = ", ".join(f"{k} {v}" for k, v in SEED_FIGURES.items())
+    seed = ", ".join(f"{DETECTORS[k].title} {v}" for k, v in SEED_FIGURES.items())
     return f"""### Conventions
-- **Score**: higher = more in-distribution (ID). ID (CIFAR-10 test) is the **positive** class in every metric:
+- **Score**: higher = more in-distribution (ID). ID (the first n test images of the classifier's own data set,
+  CIFAR-10 for the reference model) is the **positive** class in every metric:
   TPR = share of ID images kept, FPR = share of OOD images wrongly kept.
 - **FPR@95**: FPR at the first threshold that keeps 95% of the ID images. **Detection error**:
   min over thresholds of ½(1−TPR) + ½FPR. **AUPR-in / AUPR-out**: average precision with ID / OOD as positive.
@@ -21,8 +23,9 @@ def conventions() -> str:
 - **ODIN** (Liang et al., 2018): x' = x − ε·sign(∇ₓ CE(f(x)/T, ŷ)) with ŷ the predicted label;
   score = max softmax(f(x')/T).
   ε is in [0, 1] **pixel units**; the model's inputs are normalised, so the step on channel c is ε/std_c.
-- **Live view** (sliders): all n images per side. **Grid search**: (T, ε) chosen on the **validation half**
-  (first half of each side) and reported on the **test half** (second half), the ODIN paper's protocol.
+- **Live view** (sliders): all n images per side. **Grid search**: every detector's hyperparameters (ODIN's T
+  and ε, the energy score's T; the typed grid replaces their defaults) chosen on the **validation half** (first
+  half of each side) and reported on the **test half** (second half), the ODIN paper's protocol.
   **Comparison table**: every detector on the test half; cost = measured seconds / one clean forward pass.
 
 ### OOD sets (pixel space, before normalisation; every set is quantised to uint8 like a photo)
@@ -36,28 +39,32 @@ on noise as on real images (which noise fools it depends on the training run): m
 see what this checkpoint does; the reading appears below."""
 
 
-def interpret(rows: list[dict], ood_title: str, n_test: int, best: tuple[float, float]) -> str:
-    """A few sentences about measured comparison rows (experiment.comparison)."""
-    by = {r["detector"]: r for r in rows}
-    msp, odin = by["Max softmax"], by["ODIN"]
-    lines = [f"**Measured now** ({ood_title}, test half: {n_test} ID + {n_test} OOD images):"]
-    lines.append(f"- Max softmax AUROC **{msp['AUROC']:.3f}**, FPR@95 {msp['FPR@95']:.3f} (seed: "
-                 f"{SEED_FIGURES['Max softmax']}).")
-    if msp["AUROC"] < 0.5:
-        lines.append("  Below 0.5: the classifier is *more* confident on these OOD images than on CIFAR-10 test "
-                     "images, so a confidence threshold keeps OOD and rejects ID.")
-    gain = odin["AUROC"] - msp["AUROC"]
-    lines.append(f"- ODIN at T = {best[0]:g}, ε = {best[1]:g} (chosen on the validation half): AUROC "
-                 f"**{odin['AUROC']:.3f}**, FPR@95 {odin['FPR@95']:.3f}, {gain:+.3f} vs max softmax "
-                 f"(seed: {SEED_FIGURES['ODIN']}), at {odin['relative cost']:.1f}x the cost of one forward pass.")
-    for name in ("Energy score", "Max logit"):
-        lines.append(f"- {name}: AUROC {by[name]['AUROC']:.3f}, FPR@95 {by[name]['FPR@95']:.3f}.")
-    if "Autoencoder" in by:
-        ae = by["Autoencoder"]
+def interpret(rows: list[dict], id_title: str, ood_title: str, n_test: int) -> str:
+    """A few sentences about measured comparison rows (protocol.comparison), one per detector."""
+    by = {r["name"]: r for r in rows}
+    lines = [f"**Measured now** ({id_title} vs {ood_title}, test half: {n_test} ID + {n_test} OOD images):"]
+    msp, odin = by.get("msp"), by.get("odin")
+    if msp:
+        lines.append(f"- Max softmax AUROC **{msp['AUROC']:.3f}**, FPR@95 {msp['FPR@95']:.3f} (seed: "
+                     f"{SEED_FIGURES['msp']}).")
+        if msp["AUROC"] < 0.5:
+            lines.append(f"  Below 0.5: the classifier is *more* confident on these OOD images than on {id_title} "
+                         f"test images, so a confidence threshold keeps OOD and rejects ID.")
+    if odin:
+        gain = f", {odin['AUROC'] - msp['AUROC']:+.3f} vs max softmax" if msp else ""
+        lines.append(f"- ODIN at {odin['setting']} (chosen on the validation half): AUROC **{odin['AUROC']:.3f}**, "
+                     f"FPR@95 {odin['FPR@95']:.3f}{gain} (seed: {SEED_FIGURES['odin']}), at "
+                     f"{odin['relative cost']:.1f}x the cost of one forward pass.")
+    for name, r in by.items():
+        if name not in ("msp", "odin", "autoencoder"):
+            chosen = f" at {r['setting']}" if r["setting"] != "-" else ""
+            lines.append(f"- {r['detector']}{chosen}: AUROC {r['AUROC']:.3f}, FPR@95 {r['FPR@95']:.3f}.")
+    if "autoencoder" in by:
+        ae = by["autoencoder"]
         lines.append(f"- Autoencoder reconstruction error: AUROC **{ae['AUROC']:.3f}**, FPR@95 {ae['FPR@95']:.3f} "
-                     f"(seed: {SEED_FIGURES['Autoencoder']}); it never looks at the classifier, so it flags inputs "
-                     f"unlike CIFAR-10 pixels (noise, flat MNIST digits) rather than unknown classes.")
-    else:
+                     f"(seed: {SEED_FIGURES['autoencoder']}); it never looks at the classifier, so it flags inputs "
+                     f"unlike {id_title} pixels (noise, flat MNIST digits) rather than unknown classes.")
+    elif "autoencoder" in DETECTORS:
         lines.append("- Autoencoder: not trained yet (button above, or `python -m labs odin --train-autoencoder`).")
     best_row = max(rows, key=lambda r: r["AUROC"])
     lines.append(f"- Best here: **{best_row['detector']}** ({best_row['AUROC']:.3f}). Differences from the paper come "

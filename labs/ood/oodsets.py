@@ -15,24 +15,30 @@ normalisation is applied afterwards, the same way as to CIFAR-10.
 - coco:     ood_coco32.npz in the data dir: 101 COCO photos resized to 32x32, then
             1,010 random 32x32 crops of them (ODIN's "resize" and "crop" construction).
 A set is taken as its first n images.
+
+No torch at import: the tab lists the sets when the page is built.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
-
-from labs.core.data import availability_message, data_dir, is_available, load_dataset
+from labs.core.catalog import availability_message, data_dir, is_available
 from labs.core.errors import LabsError
+
+if TYPE_CHECKING:
+    import torch
 
 COCO_FILE = "ood_coco32.npz"
 NOISE_SIZE = 10000  # the noise sets are as large as the CIFAR test set (as in the ODIN paper)
 
 
 def _noise(kind: str, n: int, shape: tuple[int, int, int]) -> torch.Tensor:
+    import torch
+
     c, h, w = shape
     g = torch.Generator().manual_seed(0 if kind == "gaussian" else 1)
     if kind == "gaussian":
@@ -49,39 +55,52 @@ def _check_rgb32(name: str, shape) -> None:
 
 
 def _cifar100(n, shape, download):
+    from labs.core.data import load_dataset
+
     _check_rgb32("cifar100", shape)
     return load_dataset("cifar100", download=download).x_test[:n]
 
 
 def _svhn(n, shape, download):
+    from labs.core.data import load_dataset
+
     _check_rgb32("svhn", shape)
     return load_dataset("svhn", download=download).x_test[:n]
 
 
 def _mnist(n, shape, download):
+    import torch
+
+    from labs.core.data import load_dataset
+
     _check_rgb32("mnist", shape)
     x = load_dataset("mnist", download=download).x_test[:n]  # (n, 28, 28, 1)
     x = torch.nn.functional.pad(x, (0, 0, 2, 2, 2, 2))       # zero borders: 28 -> 32 in H and W
     return x.repeat(1, 1, 1, 3)
 
 
-_COCO: list[torch.Tensor] = []
+_COCO: dict[str, torch.Tensor] = {}  # path -> images: a new LABS_DATA_DIR is a new entry
+_COCO_LOCK = threading.Lock()
 
 
 def _coco(n, shape, download):
+    import numpy as np
+    import torch
+
     _check_rgb32("coco", shape)
-    if not _COCO:
-        path = data_dir() / COCO_FILE
-        if not path.exists():
-            raise LabsError(coco_message())
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                x = np.concatenate([z["x_test"], z["x_test_crop"]])
-        except Exception as err:  # corrupt zip, missing array
-            raise LabsError(f"{path} cannot be read ({type(err).__name__}: {err}); "
-                            f"re-run ../shared/data/unpack.py") from None
-        _COCO.append(torch.from_numpy(np.ascontiguousarray(x, dtype=np.uint8)))
-    return _COCO[0][:n]
+    path = data_dir() / COCO_FILE
+    with _COCO_LOCK:
+        if str(path) not in _COCO:
+            if not path.exists():
+                raise LabsError(coco_message())
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    x = np.concatenate([z["x_test"], z["x_test_crop"]])
+            except Exception as err:  # corrupt zip, missing array
+                raise LabsError(f"{path} cannot be read ({type(err).__name__}: {err}); "
+                                f"re-run ../shared/data/unpack.py") from None
+            _COCO[str(path)] = torch.from_numpy(np.ascontiguousarray(x, dtype=np.uint8))
+        return _COCO[str(path)][:n]
 
 
 def coco_message() -> str:
@@ -123,10 +142,6 @@ def get_ood_set(name: str) -> OODSet:
     if name not in OOD_SETS:
         raise LabsError(f"unknown OOD set {name!r}; choose one of: {', '.join(OOD_SETS)}")
     return OOD_SETS[name]
-
-
-def available_ood_sets() -> list[str]:
-    return [k for k, s in OOD_SETS.items() if not s.missing()]
 
 
 def load_ood(name: str, n: int, shape: tuple[int, int, int], download: bool = False) -> torch.Tensor:

@@ -1,89 +1,113 @@
-"""The evaluation protocol: validation/test halves, the (T, epsilon) grid search, the comparison table.
+"""The evaluation protocol: validation/test halves, every detector's search, the comparison table.
 
-The ODIN paper's protocol: each side's first half is the VALIDATION half, the second half
-the TEST half (the CIFAR test sets are class-interleaved, so both halves are class
-balanced). The grid search picks (T, epsilon) by validation AUROC and reports the test
-half; the comparison table reports every detector on the test half, with its measured
+The ODIN paper's protocol, applied to every detector in DETECTORS: each side's first half
+is the VALIDATION half, the second half the TEST half (the CIFAR test sets are
+class-interleaved, so both halves are class balanced). Each detector's space (its own, or
+the grid the user typed for hyperparameters of the same name) is searched on the
+validation halves; the chosen setting is reported on the test halves, with its measured
 cost relative to one clean forward pass. The live slider view uses all n images per side.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 
 from labs.core import metrics
 from labs.core.errors import LabsError
-from labs.ood.detectors import check_params
-from labs.ood.experiment import (Experiment, autoencoder_scores, baseline_scores, clean_logits, odin_scores,
-                                 odin_seconds, odin_stream)
-
-SEED_GRID = {"temperatures": (1.0, 10.0, 100.0), "epsilons": (0.0, 0.001, 0.002, 0.004)}  # the seed's grid
+from labs.ood.detectors import DETECTORS, setting_text
+from labs.ood.scores import Autoencoder, Experiment, clean_logits, scores_seconds, scores_stream
 
 
-def evaluate(exp: Experiment, scores: np.ndarray, half: str = "all") -> dict:
-    """metrics.ood_summary on the rows computed so far ('all', 'val' or 'test' halves)."""
-    sid, sood = exp.split(scores, half)
+def split(scores, n_id: int, half: str = "all") -> tuple[np.ndarray, np.ndarray]:
+    """(ID scores, OOD scores) for 'all', 'val' (first half of each side) or 'test' (second halves)."""
+    s = np.asarray(scores, dtype=np.float64)
+    sid, sood = s[:n_id], s[n_id:]
+    if half == "all":
+        return sid, sood
+    h_id, h_ood = len(sid) // 2, len(sood) // 2
+    return (sid[:h_id], sood[:h_ood]) if half == "val" else (sid[h_id:], sood[h_ood:])
+
+
+def evaluate(scores, n_id: int, half: str = "all") -> dict:
+    """metrics.ood_summary on the rows computed so far (NaN = not yet) of one half."""
+    sid, sood = split(scores, n_id, half)
     sid, sood = sid[np.isfinite(sid)], sood[np.isfinite(sood)]
     if not len(sid) or not len(sood):
         raise LabsError("no scores yet on one side: wait for the first batch")
     return {**metrics.ood_summary(sid, sood), "n_id": len(sid), "n_ood": len(sood)}
 
 
-def parse_grid(text: str | Sequence, what: str) -> tuple[float, ...]:
-    """'1,10,100' -> (1.0, 10.0, 100.0); each value checked like the sliders'."""
-    items = [t for t in (text.replace(";", ",").split(",") if isinstance(text, str) else text) if str(t).strip()]
-    try:
-        values = tuple(dict.fromkeys(float(t) for t in items))
-    except ValueError:
-        raise LabsError(f"{what} must be comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise LabsError(f"give at least one value for {what}")
-    for v in values:
-        check_params(v, 0.0) if what == "temperatures" else check_params(1.0, v)
-    return values
+def search_space(name: str, grid: dict | None = None) -> dict[str, tuple]:
+    """A detector's space, with the user's values for the hyperparameters `grid` names."""
+    grid = grid or {}
+    return {h: tuple(grid.get(h, values)) for h, values in DETECTORS[name].space.items()}
 
 
-def grid_search(exp: Experiment, temperatures: Sequence[float], epsilons: Sequence[float],
-                stop: threading.Event | None = None) -> Iterator[dict]:
-    """Yield {"kind": "pair", ...} per finished (T, eps) then {"kind": "end", ...}.
+def settings(space: dict[str, tuple]) -> list[dict]:
+    """Every combination, in the order the space lists them ({} -> one empty setting)."""
+    return [dict(zip(space, combo)) for combo in itertools.product(*space.values())]
 
-    The best pair maximises AUROC on the VALIDATION halves (ties: lower validation FPR@95,
-    then grid order); its reported metrics come from the TEST halves.
+
+def run_to_end(stream: Iterator[tuple[np.ndarray, int]]) -> np.ndarray | None:
+    """The complete score vector of a scores stream, or None if it stopped early."""
+    scores = None
+    for scores, _ in stream:
+        pass
+    return scores if scores is not None and np.isfinite(scores).all() else None
+
+
+def best_of(rows: list[dict]) -> dict:
+    """The row with the highest validation AUROC (ties: lower validation FPR@95, then the earlier row)."""
+    return max(rows, key=lambda r: (r["val"]["AUROC"], -r["val"]["FPR@95"], -rows.index(r)))
+
+
+def grid_search(exp: Experiment, grid: dict | None = None, stop: threading.Event | None = None,
+                autoencoder: Autoencoder | None = None, skip_reason: str = "no autoencoder checkpoint"
+                ) -> Iterator[dict]:
+    """Search every detector in DETECTORS. Yields
+
+        {"kind": "setting", "done", "total", "row"}   per finished setting (row: detector, title, params,
+                                                       setting, val, test, seconds)
+        {"kind": "skipped", "detector", "title", "reason"}   a detector that cannot run here
+        {"kind": "grid", "stopped", "rows", "best"}   at the end; best: detector -> its chosen row, with "scores"
     """
-    rows, total = [], len(temperatures) * len(epsilons)
-    for T in temperatures:
-        for eps in epsilons:
-            scores = None
-            for scores, done in odin_stream(exp, T, eps, stop):
-                pass
-            if scores is None or not np.isfinite(scores).all():
-                yield {"kind": "end", "stopped": True, "rows": rows, "best": None}
-                return
-            val, test = evaluate(exp, scores, "val"), evaluate(exp, scores, "test")
-            rows.append({"T": T, "epsilon": eps, "val": val, "test": test, "seconds": odin_seconds(exp, T, eps)})
-            yield {"kind": "pair", "done": len(rows), "total": total, "row": rows[-1]}
-    best = max(rows, key=lambda r: (r["val"]["AUROC"], -r["val"]["FPR@95"], -rows.index(r)))
-    yield {"kind": "end", "stopped": False, "rows": rows, "best": best}
+    clean_logits(exp)  # the cost unit, and what every logit-only detector reads
+    names = [k for k, d in DETECTORS.items() if d.network != "autoencoder" or autoencoder is not None]
+    for name in DETECTORS:
+        if name not in names:
+            yield {"kind": "skipped", "detector": name, "title": DETECTORS[name].title, "reason": skip_reason}
+    plan = [(name, s) for name in names for s in settings(search_space(name, grid))]
+    rows, best, mine, kept = [], {}, [], {}
+    for i, (name, params) in enumerate(plan):
+        scores = run_to_end(scores_stream(exp, name, params, stop, autoencoder))
+        if scores is None:
+            yield {"kind": "grid", "stopped": True, "rows": rows, "best": best}
+            return
+        row = {"detector": name, "title": DETECTORS[name].title, "params": params, "setting": setting_text(params),
+               "val": evaluate(scores, exp.n_id, "val"), "test": evaluate(scores, exp.n_id, "test"),
+               "seconds": scores_seconds(exp, name, params, autoencoder)}
+        rows.append(row)
+        mine.append(row)
+        kept[id(row)] = scores
+        yield {"kind": "setting", "done": len(rows), "total": len(plan), "row": row}
+        if i + 1 == len(plan) or plan[i + 1][0] != name:  # the detector's last setting: choose on validation
+            chosen = best_of(mine)
+            best[name] = {**chosen, "scores": kept[id(chosen)]}
+            mine, kept = [], {}
+    yield {"kind": "grid", "stopped": False, "rows": rows, "best": best}
 
 
-def comparison(exp: Experiment, best: tuple[float, float], autoencoder=None, autoencoder_tag: str = "") -> list[dict]:
-    """The seed's table: every detector on the TEST halves, with cost relative to one forward pass."""
-    clean_logits(exp)
+def comparison(exp: Experiment, best: dict[str, dict]) -> list[dict]:
+    """The seed's table: every detector at its chosen setting on the TEST halves, cost relative to one
+    clean forward pass."""
     unit = max(exp.forward_seconds, 1e-9)
-    T, eps = best
-    entries = [("ODIN", f"T={T:g}, eps={eps:g}", odin_scores(exp, T, eps), odin_seconds(exp, T, eps)),
-               ("Max softmax", "T=1, eps=0", baseline_scores(exp, "msp"), exp.forward_seconds),
-               ("Energy score", "T=1", baseline_scores(exp, "energy"), exp.forward_seconds),
-               ("Max logit", "-", baseline_scores(exp, "max_logit"), exp.forward_seconds)]
-    if autoencoder is not None:
-        s, sec = autoencoder_scores(exp, autoencoder, autoencoder_tag)
-        entries.append(("Autoencoder", "reconstruction MSE", s, sec))
-    rows = []
-    for name, setting, scores, seconds in entries:
-        m = evaluate(exp, scores, "test")
-        rows.append({"detector": name, "setting": setting, **{k: m[k] for k in metrics.OOD_METRICS},
-                     "seconds": seconds, "relative cost": seconds / unit, "scores": scores})
-    return rows
+    out = []
+    for name, row in best.items():
+        out.append({"name": name, "detector": row["title"], "params": row["params"], "setting": row["setting"],
+                    **{k: row["test"][k] for k in metrics.OOD_METRICS}, "seconds": row["seconds"],
+                    "relative cost": row["seconds"] / unit, "scores": row["scores"]})
+    return out

@@ -1,0 +1,135 @@
+"""Lab 4 knobs: one dataclass per view with commented defaults and its constraints, and the ETAs
+of the two trainings the lab offers (from the shared throughput model in labs.core.eta).
+
+No torch here: the tab reads these to lay itself out before torch is imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from labs.core import eta, params
+from labs.core.params import Interval, Options, Subset
+from labs.ood.detectors import EPSILON, LIVE_EXTRAS, SEED_EPSILONS, SEED_TEMPERATURES, TEMPERATURE
+from labs.ood.oodsets import OOD_SETS
+
+IMAGES_PER_SIDE = Interval(int, 2, 10_000)  # 2: one image per validation/test half; the test sets hold 10,000
+MAX_GRID = 64                               # (T, epsilon) pairs in one grid search
+
+
+@dataclass(frozen=True)
+class CheckpointName:
+    """Constraint: a checkpoint's name in the checkpoint folder, never a path (a page must not pick files)."""
+
+    max_len: int = 200
+
+    def describe(self) -> str:
+        return f"a checkpoint name from the list (no folders, at most {self.max_len} characters)"
+
+    def convert(self, value):
+        return "" if value is None else str(value).strip()
+
+    def is_valid(self, value) -> bool:
+        return (isinstance(value, str) and len(value) <= self.max_len and "/" not in value and "\\" not in value
+                and not value.startswith("."))
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Constraint: distinct numbers typed as a comma list ("1,10,100"), each within `each`, at most max_len."""
+
+    each: Interval
+    max_len: int = MAX_GRID
+
+    def describe(self) -> str:
+        return f"1 to {self.max_len} comma-separated numbers, each {self.each.describe()}"
+
+    def convert(self, value):
+        items = value.replace(";", ",").split(",") if isinstance(value, str) else list(value or ())
+        return tuple(dict.fromkeys(self.each.convert(v) for v in items if str(v).strip()))
+
+    def is_valid(self, value) -> bool:
+        return (isinstance(value, tuple) and 1 <= len(value) <= self.max_len
+                and all(self.each.is_valid(v) for v in value))
+
+
+@dataclass
+class ViewConfig(params.Checked):
+    """Which classifier and which images: the in-distribution set is the checkpoint's own data set."""
+
+    checkpoint: str = ""          # a name in the checkpoint folder ($LABS_CHECKPOINT_DIR, else checkpoints/)
+    ood_set: str = "uniform"      # labs.ood.oodsets.OOD_SETS
+    images_per_side: int = 1000   # the first n ID test images and the first n OOD images
+
+    CONSTRAINTS = {"checkpoint": CheckpointName(), "ood_set": Options(*OOD_SETS), "images_per_side": IMAGES_PER_SIDE}
+
+
+@dataclass
+class LiveConfig(ViewConfig):
+    """The live view: ODIN at one (T, epsilon) against max softmax, on all n images per side."""
+
+    temperature: float = 1.0      # T
+    epsilon: float = 0.0          # pixel units
+    extras: tuple[str, ...] = ()  # other logit-only detectors to draw too (at their default setting)
+
+    CONSTRAINTS = {**ViewConfig.CONSTRAINTS, "temperature": TEMPERATURE, "epsilon": EPSILON,
+                   "extras": Subset(LIVE_EXTRAS, min_size=0)}
+
+
+@dataclass
+class GridConfig(ViewConfig):
+    """The protocol: every detector's space searched on the validation halves, reported on the test halves.
+    These values replace a detector's own for its hyperparameters of the same name."""
+
+    temperatures: tuple[float, ...] = SEED_TEMPERATURES  # the seed's grid
+    epsilons: tuple[float, ...] = SEED_EPSILONS          # pixel units
+
+    CONSTRAINTS = {**ViewConfig.CONSTRAINTS, "temperatures": Numbers(TEMPERATURE), "epsilons": Numbers(EPSILON)}
+
+    def check_more(self) -> None:
+        pairs = len(self.temperatures) * len(self.epsilons)
+        if pairs > MAX_GRID:
+            params.fail("grid", f"at most {MAX_GRID} (temperature, epsilon) pairs", pairs)
+
+    def space(self) -> dict[str, tuple[float, ...]]:
+        """hyperparameter -> values (the names the detectors' spaces use)."""
+        return {"temperature": self.temperatures, "epsilon": self.epsilons}
+
+
+@dataclass
+class QuickClassifierConfig(params.Checked):
+    """What the tab offers to change of the recipe "resnet77_cifar10_quick" (labs.core.recipes)."""
+
+    train_images: int = 10_000    # a seeded subset of the 50,000 CIFAR-10 train images (the recipe's value)
+    epochs: int = 2               # the recipe's value
+
+    CONSTRAINTS = {"train_images": Interval(int, 256, 50_000), "epochs": Interval(int, 1, 50)}
+
+
+@dataclass
+class AutoencoderConfig(params.Checked):
+    """What the CLI offers to change of the recipe "autoencoder_cifar10" (labs.core.recipes)."""
+
+    train_images: int = 20_000    # the recipe's value
+    epochs: int = 3               # the recipe's value
+
+    CONSTRAINTS = {"train_images": Interval(int, 128, 50_000), "epochs": Interval(int, 1, 50)}
+
+
+# ETAs. The quick classifier is ResNet[7,7] evaluated on the recipe's 2,000 test images after every
+# epoch; the autoencoder is evaluated on 1,000. Per CPU thread the autoencoder trains ~10x as many
+# images per second as ResNet[7,7] (15 block-equivalents): measured side by side with engine.fit, and
+# in the committed checkpoints' JSONs (autoencoder 650 img/s on 1 thread, ResNet[7,7] 129 on 2).
+QUICK_TEST_IMAGES, AUTOENCODER_TEST_IMAGES = 2_000, 1_000
+AUTOENCODER_BLOCKS = 1.5
+
+
+def quick_classifier_seconds(cfg: QuickClassifierConfig, device: str = "cpu") -> float:
+    blocks = eta.resnet_blocks((7, 7))
+    return (eta.train_seconds(blocks, cfg.train_images * cfg.epochs, device)
+            + eta.infer_seconds(blocks, QUICK_TEST_IMAGES * cfg.epochs, device))
+
+
+def autoencoder_seconds(cfg: AutoencoderConfig, device: str = "cpu") -> float:
+    return (eta.train_seconds(AUTOENCODER_BLOCKS, cfg.train_images * cfg.epochs, device)
+            + eta.infer_seconds(AUTOENCODER_BLOCKS, AUTOENCODER_TEST_IMAGES * cfg.epochs, device))
