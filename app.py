@@ -44,8 +44,8 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Tabs():
             for title, module in TABS:
-                with gr.Tab(title):
-                    module.build()
+                with gr.Tab(title) as tab:
+                    module.build(tab)  # a tab may draw when it is opened (tab.select)
     demo.queue(default_concurrency_limit=2)
     return demo
 

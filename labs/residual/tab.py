@@ -74,7 +74,8 @@ def apply_preset(preset):
     return c.epochs, c.train_subset, c.test_subset, c.batch_size, c.lr
 
 
-def build() -> None:
+def build(tab: gr.Tab | None = None) -> None:
+    """Lay out Lab 1 inside `tab` (every build() gets its gr.Tab; this one draws everything at build time)."""
     gr.Markdown(INTRO)
     default_mlp = "mnist" if is_available("mnist") else "digits"
     default_cnn = "cifar10" if is_available("cifar10") else "digits"

@@ -47,7 +47,8 @@ def tell(url, image, length, temperature, top_p, repetition_penalty, seed, num_b
                              urgent=lambda r: r["kind"] != "story", stop=stop, interval=REDRAW_SECONDS)
 
 
-def build() -> None:
+def build(tab: gr.Tab | None = None) -> None:
+    """Lay out Lab 3 inside `tab` (every build() gets its gr.Tab; this one needs no event on opening it)."""
     gr.Markdown(ABOUT)
     with gr.Row():
         with gr.Column(scale=2):

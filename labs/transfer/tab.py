@@ -154,7 +154,8 @@ def train_source_phase(n_train, epochs, request: gr.Request = None):
                              urgent=lambda rec: rec["kind"] in ("start", "eval", "saved", "not_saved"))
 
 
-def build() -> None:
+def build(tab: gr.Tab | None = None) -> None:
+    """Lay out Lab 2 inside `tab` (every build() gets its gr.Tab; this one lists checkpoints on page load)."""
     gr.Markdown(ABOUT)
     with gr.Row():
         checkpoint = gr.Dropdown([], value=None, allow_custom_value=True, scale=4,
