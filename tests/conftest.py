@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -25,6 +26,22 @@ needs_real_data = pytest.mark.skipif(
     real_data_dir() is None,
     reason="real data sets not unpacked: export LABS_DATA_DIR=$(python ../shared/data/unpack.py)",
 )
+
+
+@contextlib.contextmanager
+def serve_tab(module):
+    """One lab's tab alone in a launched gr.Blocks, queued as app.py queues; yields its URL."""
+    import gradio as gr
+
+    with gr.Blocks() as demo:
+        with gr.Tab("lab") as tab:
+            module.build(tab)
+    demo.queue(default_concurrency_limit=2)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    try:
+        yield url
+    finally:
+        demo.close()
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,12 @@ def bad_values(c) -> list:
         return [("no-such-item",)]
     if isinstance(c, params.Boolean):
         return ["maybe"]
+    if isinstance(c, params.Name):
+        return ["../tiny", "x" * (c.max_len + 1), ".hidden"]
+    if isinstance(c, params.Numbers):
+        lo, hi = c.each.lo, c.each.hi
+        too_many = ",".join(f"{lo + (hi - lo) * i / c.max_len:g}" for i in range(c.max_len + 1))  # each in range
+        return [f"1,{lo / 2 if lo else -1}", f"{hi * 2}", "1,abc", "", too_many]
     if isinstance(c, params.Text):
         return ["x" * (c.max_len + 1)]
     raise TypeError(f"no bad value known for {c!r}")

@@ -3,8 +3,9 @@ one-format message for every constraint the form can break."""
 
 import time
 
-import gradio as gr
 import pytest
+
+from conftest import serve_tab
 from gradio_client import Client
 
 from labs.residual import tab
@@ -28,12 +29,8 @@ CASES = [(MLPCompareConfig, "/train_mlp", MLP_FORM, n, v) for n, v in MLP_BAD.it
 
 @pytest.fixture(scope="module")
 def lab1_url():
-    with gr.Blocks() as demo:
-        tab.build()
-    demo.queue(default_concurrency_limit=2)  # as app.py
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-    yield url
-    demo.close()
+    with serve_tab(tab) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

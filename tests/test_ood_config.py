@@ -7,26 +7,15 @@ from labs.__main__ import main
 from labs.core import params
 from labs.core.errors import LabsError
 from labs.ood.cli import BATCHES
-from labs.ood.config import (AutoencoderConfig, CheckpointName, GridConfig, LiveConfig, Numbers, QuickClassifierConfig,
-                             autoencoder_seconds, quick_classifier_seconds)
+from labs.ood.config import (AutoencoderConfig, GridConfig, LiveConfig, QuickClassifierConfig, autoencoder_seconds,
+                             quick_classifier_seconds)
 from labs.ood.detectors import DETECTORS
 from param_cases import bad_values
 
 CONFIGS = (LiveConfig, GridConfig, QuickClassifierConfig, AutoencoderConfig)
 
 
-def bad_ood_values(c) -> list:
-    """bad_values for the shared constraint types, plus the two this lab declares."""
-    if isinstance(c, CheckpointName):
-        return ["../tiny", "x" * (c.max_len + 1), ".hidden"]
-    if isinstance(c, Numbers):
-        lo, hi = c.each.lo, c.each.hi
-        too_many = ",".join(f"{lo + (hi - lo) * i / c.max_len:g}" for i in range(c.max_len + 1))  # each in range
-        return [f"1,{lo / 2 if lo else -1}", f"{hi * 2}", "1,abc", "", too_many]
-    return bad_values(c)
-
-
-CASES = [(cls, name, c, bad) for cls in CONFIGS for name, c in cls.CONSTRAINTS.items() for bad in bad_ood_values(c)]
+CASES = [(cls, name, c, bad) for cls in CONFIGS for name, c in cls.CONSTRAINTS.items() for bad in bad_values(c)]
 
 
 @pytest.mark.parametrize("cls,name,constraint,bad", CASES,

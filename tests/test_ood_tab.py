@@ -9,6 +9,8 @@ from types import SimpleNamespace
 
 import gradio as gr
 import pytest
+
+from conftest import serve_tab
 from gradio_client import Client
 
 from labs.core import params
@@ -23,12 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def app_url():
-    with gr.Blocks() as demo:
-        tab.build()
-    demo.queue(default_concurrency_limit=2)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-    yield url
-    demo.close()
+    with serve_tab(tab) as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from conftest import serve_tab
 from param_cases import bad_values
 from story_fixtures import build_tiny_models, one_thread, story_env, tiny_models  # noqa: F401 (fixtures)
 
@@ -31,15 +33,10 @@ TAB_FIELDS = ("length", "temperature", "top_p", "repetition_penalty", "seed", "n
 @pytest.fixture(scope="module")
 def story_url():
     """A Blocks app holding just the Image story tab, launched locally."""
-    import gradio as gr
+    from labs.story import tab
 
-    from labs.story.tab import build
-
-    with gr.Blocks() as demo:
-        build()
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-    yield url
-    demo.close()
+    with serve_tab(tab) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

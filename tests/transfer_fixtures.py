@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import serve_tab
+
 from param_cases import bad_values
 
 
@@ -44,13 +46,7 @@ def assert_one_format(text: str, field: str, bad) -> None:
 @pytest.fixture(scope="session")
 def transfer_app():
     """The Transfer learning tab alone in a launched gr.Blocks; yields its URL."""
-    import gradio as gr
-
     from labs.transfer import tab
 
-    with gr.Blocks() as demo:
-        tab.build()
-    demo.queue(default_concurrency_limit=2)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-    yield url
-    demo.close()
+    with serve_tab(tab) as url:
+        yield url

@@ -156,6 +156,42 @@ class Text:
         return isinstance(value, str) and len(value) <= self.max_len
 
 
+@dataclass(frozen=True)
+class Name:
+    """A file's name in a known folder (a checkpoint), never a path: a page must not pick files."""
+
+    max_len: int = 200
+
+    def describe(self) -> str:
+        return f"a name from the list (no folders, at most {self.max_len} characters)"
+
+    def convert(self, value):
+        return "" if value is None else str(value).strip()
+
+    def is_valid(self, value) -> bool:
+        return (isinstance(value, str) and len(value) <= self.max_len and "/" not in value and "\\" not in value
+                and not value.startswith("."))
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Distinct numbers typed as a comma list ("1,10,100"), each within `each`, at most max_len of them."""
+
+    each: Interval
+    max_len: int = 64
+
+    def describe(self) -> str:
+        return f"1 to {self.max_len} comma-separated numbers, each {self.each.describe()}"
+
+    def convert(self, value):
+        items = value.replace(";", ",").split(",") if isinstance(value, str) else list(value or ())
+        return tuple(dict.fromkeys(self.each.convert(v) for v in items if str(v).strip()))
+
+    def is_valid(self, value) -> bool:
+        return (isinstance(value, tuple) and 1 <= len(value) <= self.max_len
+                and all(self.each.is_valid(v) for v in value))
+
+
 def _num(x) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 

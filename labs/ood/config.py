@@ -9,48 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from labs.core import eta, params
-from labs.core.params import Interval, Options, Subset
+from labs.core.params import Interval, Name, Numbers, Options, Subset
 from labs.ood.detectors import EPSILON, LIVE_EXTRAS, SEED_EPSILONS, SEED_TEMPERATURES, TEMPERATURE
 from labs.ood.oodsets import OOD_SETS
 
 IMAGES_PER_SIDE = Interval(int, 2, 10_000)  # 2: one image per validation/test half; the test sets hold 10,000
 MAX_GRID = 64                               # (T, epsilon) pairs in one grid search
-
-
-@dataclass(frozen=True)
-class CheckpointName:
-    """Constraint: a checkpoint's name in the checkpoint folder, never a path (a page must not pick files)."""
-
-    max_len: int = 200
-
-    def describe(self) -> str:
-        return f"a checkpoint name from the list (no folders, at most {self.max_len} characters)"
-
-    def convert(self, value):
-        return "" if value is None else str(value).strip()
-
-    def is_valid(self, value) -> bool:
-        return (isinstance(value, str) and len(value) <= self.max_len and "/" not in value and "\\" not in value
-                and not value.startswith("."))
-
-
-@dataclass(frozen=True)
-class Numbers:
-    """Constraint: distinct numbers typed as a comma list ("1,10,100"), each within `each`, at most max_len."""
-
-    each: Interval
-    max_len: int = MAX_GRID
-
-    def describe(self) -> str:
-        return f"1 to {self.max_len} comma-separated numbers, each {self.each.describe()}"
-
-    def convert(self, value):
-        items = value.replace(";", ",").split(",") if isinstance(value, str) else list(value or ())
-        return tuple(dict.fromkeys(self.each.convert(v) for v in items if str(v).strip()))
-
-    def is_valid(self, value) -> bool:
-        return (isinstance(value, tuple) and 1 <= len(value) <= self.max_len
-                and all(self.each.is_valid(v) for v in value))
 
 
 @dataclass
@@ -61,7 +25,7 @@ class ViewConfig(params.Checked):
     ood_set: str = "uniform"      # labs.ood.oodsets.OOD_SETS
     images_per_side: int = 1000   # the first n ID test images and the first n OOD images
 
-    CONSTRAINTS = {"checkpoint": CheckpointName(), "ood_set": Options(*OOD_SETS), "images_per_side": IMAGES_PER_SIDE}
+    CONSTRAINTS = {"checkpoint": Name(), "ood_set": Options(*OOD_SETS), "images_per_side": IMAGES_PER_SIDE}
 
 
 @dataclass
@@ -84,7 +48,8 @@ class GridConfig(ViewConfig):
     temperatures: tuple[float, ...] = SEED_TEMPERATURES  # the seed's grid
     epsilons: tuple[float, ...] = SEED_EPSILONS          # pixel units
 
-    CONSTRAINTS = {**ViewConfig.CONSTRAINTS, "temperatures": Numbers(TEMPERATURE), "epsilons": Numbers(EPSILON)}
+    CONSTRAINTS = {**ViewConfig.CONSTRAINTS, "temperatures": Numbers(TEMPERATURE, MAX_GRID),
+                   "epsilons": Numbers(EPSILON, MAX_GRID)}
 
     def check_more(self) -> None:
         pairs = len(self.temperatures) * len(self.epsilons)
