@@ -7,7 +7,8 @@
   steps since the last record), lr, seconds, images_per_s, and grad_norms
   {"names": [...], "values": [...]} (per-layer weight-gradient L2 norms, input
   side first) when config.grad_norms.
-- "eval": epoch, step, seconds, test_loss, test_acc (and train_loss of the epoch).
+- "eval": epoch, step, seconds, eval_seconds (of this evaluation), test_loss, test_acc (and train_loss of
+  the epoch).
 - "end": the summary: final/best test accuracy, final test and train loss, steps,
   seconds, stopped, history (the eval records), config.
 
@@ -136,13 +137,14 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
     last_train_loss = float("nan")
 
     def do_eval(epoch_progress: float) -> dict:
+        t_eval = time.perf_counter()
         test_loss, test_acc = evaluate(ema.module if ema is not None else model, data.x_test, data.y_test,
                                        data.mean, data.std, amp=config.amp, objective=config.objective,
                                        flip=config.tta_flip)
         model.train()
         rec = {"kind": "eval", "epoch": round(epoch_progress, 4), "step": step,
                "seconds": round(time.perf_counter() - t0, 3), "test_loss": test_loss,
-               "train_loss": epoch_loss / max(epoch_steps, 1)}
+               "eval_seconds": round(time.perf_counter() - t_eval, 3), "train_loss": epoch_loss / max(epoch_steps, 1)}
         if classify:
             rec["test_acc"] = test_acc
         history.append(rec)

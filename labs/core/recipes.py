@@ -120,6 +120,13 @@ def _recipes() -> dict[str, dict]:
             model="resnet", dataset="cifar10", depth=(7, 7), widths=(16, 32), n_train=10_000, n_test=2_000,
             train=TrainConfig(epochs=2, batch_size=128, lr=0.1, optimizer="sgd", weight_decay=5e-4,
                               schedule="onecycle", augment=True, log_every=20, grad_norms=False)),
+        # ResNet[7,7] to the seed's 78% on CIFAR-10 in as few epochs as possible (bench/time_to_accuracy.py):
+        # OneCycle with a high peak, label smoothing, test-time flip.
+        "resnet77_cifar10_fast": dict(
+            model="resnet", dataset="cifar10", depth=(7, 7), widths=(16, 32), n_train=0, n_test=0,
+            train=TrainConfig(epochs=6, batch_size=256, lr=0.2, optimizer="sgd", weight_decay=5e-4,
+                              schedule="onecycle", label_smoothing=0.1, augment=True, tta_flip=True, log_every=20,
+                              grad_norms=False)),
         # The ODIN lab's reconstruction-error detector: AdamW without decay = Adam, cosine to 0.
         "autoencoder_cifar10": dict(
             model="conv_autoencoder", dataset="cifar10", n_train=20_000, n_test=1_000,
