@@ -2,21 +2,73 @@
 
 Unit: one "block-image" = one ResNet basic block (two 3x3 convs at width 16-32) on one
 32x32 image, forward + backward. ResNet[7,7] is 15 of them (14 blocks + stem and head).
-Measured with bench/train_throughput.py: ResNet[7,7] trains at ~600 img/s on
-2 idle CPU cores with bf16 autocast and ~40,000 img/s on one H200; inference (no
-backward, large batches) runs ~3x faster per image than training.
+Reference figures (bench/train_throughput.py): ResNet[7,7] trains at ~600 img/s on
+2 idle CPU cores with native bf16 and ~40,000 img/s on one H200; inference (no
+backward, large batches) runs ~3x faster per image than training. Machines differ
+(an AVX2-only CPU trains in fp32 at a quarter of that), so every finished run may
+`observe` its measured speed: it is kept in <data dir>/speed.json and later
+estimates use the median of this machine's last runs.
 """
 
 from __future__ import annotations
+
+import json
+import os
+import statistics
+import threading
 
 RESNET77_BLOCKS = 15
 TRAIN_IMAGES_PER_S = {"cpu": 600, "cuda": 40_000}   # ResNet[7,7], training
 INFER_SPEEDUP = 3.0                                  # inference images/s over training images/s
 
 
+_LOCK = threading.Lock()
+KEEP = 5  # observations kept per device: the estimate is their median
+
+
+def _speed_file():
+    from labs.core.catalog import data_dir
+
+    return data_dir() / "speed.json"
+
+
+def _observations() -> dict[str, list[float]]:
+    try:
+        data = json.loads(_speed_file().read_text())
+        return {k: [float(v) for v in vals] for k, vals in data.items() if isinstance(vals, list)}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def observe(blocks: float, images: float, seconds: float, device: str = "cpu") -> None:
+    """Keep the speed a finished training run measured on this machine (block-images per second), so later
+    estimates are calibrated to it. Runs shorter than 2 s say little and are ignored."""
+    if seconds < 2 or images <= 0 or blocks <= 0:
+        return
+    key = "cuda" if str(device).startswith("cuda") else "cpu"
+    with _LOCK:
+        obs = _observations()
+        obs[key] = (obs.get(key, []) + [blocks * images / seconds])[-KEEP:]
+        path = _speed_file()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(obs))
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only cache only costs calibration
+
+
+def calibrated(device: str = "cpu") -> bool:
+    """Whether estimates on `device` come from this machine's own measured runs."""
+    return bool(_observations().get("cuda" if str(device).startswith("cuda") else "cpu"))
+
+
 def block_rate(device: str = "cpu") -> float:
-    """Block-images per second in training."""
-    return TRAIN_IMAGES_PER_S["cuda" if device == "cuda" else "cpu"] * RESNET77_BLOCKS
+    """Block-images per second in training: the median this machine measured, else the reference figure."""
+    key = "cuda" if str(device).startswith("cuda") else "cpu"
+    measured = _observations().get(key)
+    return statistics.median(measured) if measured else TRAIN_IMAGES_PER_S[key] * RESNET77_BLOCKS
 
 
 def train_seconds(blocks: float, images: float, device: str = "cpu") -> float:

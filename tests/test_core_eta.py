@@ -1,0 +1,31 @@
+"""The ETA model is calibrated by this machine's finished runs and keeps them."""
+
+import pytest
+
+from labs.core import eta
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_reference_rate_until_a_run_is_observed_then_the_median_of_the_last_runs(cache):
+    assert not eta.calibrated("cpu")
+    assert eta.block_rate("cpu") == eta.TRAIN_IMAGES_PER_S["cpu"] * eta.RESNET77_BLOCKS
+    eta.observe(blocks=15, images=1500, seconds=10)        # 150 img/s of ResNet[7,7]
+    assert eta.calibrated("cpu") and not eta.calibrated("cuda")
+    assert eta.block_rate("cpu") == pytest.approx(15 * 150)
+    assert eta.train_seconds(15, 3000, "cpu") == pytest.approx(20)
+    for rate in (100, 200, 300, 400, 500, 600):
+        eta.observe(15, rate * 10, 10)
+    assert eta.block_rate("cpu") == pytest.approx(15 * 400)  # median of the last KEEP=5: 200..600
+    assert (cache / "speed.json").exists()
+
+
+def test_short_runs_and_a_damaged_file_change_nothing(cache):
+    eta.observe(15, 100, 0.5)
+    assert not eta.calibrated("cpu")
+    (cache / "speed.json").write_text("{not json")
+    assert eta.block_rate("cuda") == eta.TRAIN_IMAGES_PER_S["cuda"] * eta.RESNET77_BLOCKS
