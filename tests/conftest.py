@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+# Runs in tests must not calibrate the estimates of the developer's machine (labs.core.eta keeps measured speeds).
+os.environ["LABS_SPEED_FILE"] = os.path.join(tempfile.mkdtemp(prefix="labs-test-"), "speed.json")
 os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 import pytest  # noqa: E402

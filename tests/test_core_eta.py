@@ -7,6 +7,7 @@ from labs.core import eta
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
+    monkeypatch.delenv("LABS_SPEED_FILE", raising=False)  # the default place: the data folder
     monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))
     return tmp_path
 

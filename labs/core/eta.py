@@ -27,9 +27,12 @@ KEEP = 5  # observations kept per device: the estimate is their median
 
 
 def _speed_file():
+    """$LABS_SPEED_FILE, else speed.json in the data folder."""
+    from pathlib import Path
+
     from labs.core.catalog import data_dir
 
-    return data_dir() / "speed.json"
+    return Path(os.environ["LABS_SPEED_FILE"]) if os.environ.get("LABS_SPEED_FILE") else data_dir() / "speed.json"
 
 
 def _observations() -> dict[str, list[float]]:
