@@ -157,7 +157,7 @@ def test_bad_input(ckpt, tmp_path):
         params.build(ViewConfig, images_per_side=1)
     with pytest.raises(LabsError, match="invalid ood set: expected one of gaussian"):
         params.build(ViewConfig, ood_set="lsun")
-    with pytest.raises(LabsError, match="invalid checkpoint: expected a checkpoint name"):
+    with pytest.raises(LabsError, match="invalid checkpoint: expected a name from the list"):
         params.build(ViewConfig, checkpoint="../tiny_digits")
     with pytest.raises(LabsError, match="32x32 RGB"):
         sc.get_experiment(ckpt, "cifar100", 10)
