@@ -98,7 +98,28 @@ def test_a_stopped_search_says_so(tmp_path):
         recs.append(rec)
         if rec["kind"] == "setting":
             stop.set()
-    assert [r["kind"] for r in recs] == ["skipped", "setting", "grid"] and recs[-1]["stopped"]
+    assert [r["kind"] for r in recs if r["kind"] != "progress"] == ["skipped", "setting", "grid"]
+    assert recs[-1]["stopped"] and (recs[-1]["done"], recs[-1]["total"]) == (1, 6) and recs[-1]["best"] == {}
+
+
+def test_each_setting_shows_the_time_it_took_now_and_they_add_up_to_the_wall_time(tmp_path):
+    """Honest timing: a row's wall is its own time in this run (cached rows say so), the rows plus the clean
+    forward pass add up to the search's wall time; running records say how long is left."""
+    sc.clear_cache()
+    exp = sc.get_experiment(make_digits_checkpoint(tmp_path), "uniform", 100)
+    grid = {"temperature": (1.0, 2.0), "epsilon": (0.0, 0.001, 0.002)}
+    first = list(grid_search(exp, grid))
+    end = first[-1]
+    assert sum(r["wall"] for r in end["rows"]) + end["forward_wall"] == pytest.approx(end["wall"], abs=0.01)
+    odin = [r for r in end["rows"] if r["detector"] == "odin"]
+    assert [r["cached"] for r in odin] == [False] * 6
+    progress = [r for r in first if r["kind"] == "progress"]
+    assert progress and all(r["remaining"] >= 0 and r["rows_done"] < r["rows_total"] for r in progress)
+    assert all(r["remaining"] >= 0 for r in first if r["kind"] == "setting")
+    assert next(r for r in first if r["kind"] == "setting")["remaining"] > 0  # eps > 0 settings still to come
+    again = list(grid_search(exp, grid))[-1]
+    assert all(r["cached"] for r in again["rows"]) and again["forward_wall"] < end["wall"]
+    assert not [r for r in list(grid_search(exp, grid)) if r["kind"] == "progress"]  # nothing computed: no batches
 
 
 def test_a_grid_wider_than_the_sign_cache_runs_again_from_the_caches(tmp_path):

@@ -38,6 +38,7 @@ def client(app_url, tmp_path, monkeypatch):
 
 
 def _rows(frame):
+    frame = frame.get("value", frame) if frame.get("__type__") == "update" else frame  # a table sent with its label
     return [dict(zip(frame["headers"], r)) for r in frame["data"]]
 
 
@@ -48,20 +49,23 @@ def test_live_grid_and_compare(client, tmp_path):
     roc, table, hist, status = outputs[-1]
     rows = _rows(table)
     assert [r["detector"] for r in rows] == ["ODIN (T=10, ε=0.002)", "Max softmax (T=1)", "Energy score"]
-    assert status.startswith("done 200/200") and rows[0]["images"] == "100+100"
+    assert status.startswith("done 200/200 images (100 ID + 100")
     exp = sc.get_experiment(tmp_path / "tiny_digits.safetensors", "gaussian", 100)
     expected = protocol.evaluate(list(sc.odin_stream(exp, 10.0, 0.002))[-1][0], exp.n_id)["AUROC"]
     assert rows[0]["AUROC"] == pytest.approx(expected, abs=1e-4)
     assert "0.002" in _rows(outputs[0][1])[0]["detector"] and outputs[0][3].startswith("computing")
+    assert "time left: measuring" in outputs[0][3]  # the first batch: no speed measured yet
 
     heat, grid, best = client.predict("tiny_digits", "gaussian", 100, "1,10", "0,0.002", api_name="/odin_grid")
     detectors = [r["detector"] for r in _rows(grid)]
     assert detectors.count("ODIN") == 4 and detectors.count("Energy score") == 2 and "Max logit" in detectors
     assert "Best on the validation half" in best and "test half" in best and "ODIN: T=" in best
+    assert best.startswith("Finished: 8 of 8 settings, total ") and grid["label"].endswith("all 8 settings")
+    assert all(t == "cached" or t.endswith(" s") for t in (r["time"] for r in _rows(grid)))
     assert "skipped (no autoencoder for digits" in best
     out = client.predict("tiny_digits", "gaussian", 100, "1,10", "0,0.002", api_name="/odin_compare")
     comp = _rows(out[3])
-    assert [r["detector"] for r in comp] == ["ODIN", "Max softmax", "Energy score", "Max logit"]
+    assert [r["detector"].split(" (")[0] for r in comp] == ["ODIN", "Max softmax", "Energy score", "Max logit"]
     assert "Measured now" in out[5] and f"{comp[1]['AUROC']:.3f}" in out[5]
     with pytest.raises(Exception, match="not a readable|missing"):
         client.predict("nope", "gaussian", 100, 1.0, 0.0, [], api_name="/odin_live")

@@ -74,7 +74,7 @@ def _dry_run_checkpoint(folder: Path) -> Path:
 def _train_autoencoder(args, cfg: AutoencoderConfig) -> None:
     from labs.core.checkpoints import checkpoint_dir
     from labs.ood import experiment as ex
-    from labs.ood.figures import training_status
+    from labs.ood.tables import training_status
 
     out = Path(args.autoencoder).with_suffix("") if args.autoencoder else checkpoint_dir() / ex.AUTOENCODER_RECIPE
     for rec in ex.train_autoencoder(cfg, out=out):

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from labs.core import eta
 from labs.core.catalog import DATASETS, availability_message
 from labs.core.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metadata
 from labs.core.errors import LabsError
 from labs.core.models import CLASSIFIERS, objective_of
 from labs.core.recipes import recipe, train_and_save
 from labs.ood import notes, protocol
-from labs.ood.config import AutoencoderConfig, GridConfig, LiveConfig, QuickClassifierConfig, ViewConfig
+from labs.ood.config import AUTOENCODER_BLOCKS, AutoencoderConfig, GridConfig, LiveConfig, QuickClassifierConfig, ViewConfig
 from labs.ood.detectors import BASELINE, DETECTORS, LIVE_DETECTOR, defaults, setting_text
 from labs.ood.oodsets import OOD_SETS
 from labs.ood.scores import Autoencoder, Experiment, get_experiment, logit_scores, scores_stream
@@ -103,7 +104,8 @@ def load_autoencoder(path: str | Path, dataset: str) -> Autoencoder:
 
 def live(cfg: LiveConfig, stop: threading.Event | None = None, folder: str | Path | None = None) -> Iterator[dict]:
     """ODIN at (T, eps) against max softmax (and cfg.extras) on all n images per side, batch by batch:
-    {"kind": "live", "curves": {label: (ID scores, OOD scores)}, "done", "total", ...}. While ODIN
+    {"kind": "live", "curves": {label: (ID scores, OOD scores)}, "done", "total", "seconds", "remaining" (estimated
+    from this stream's speed since its first batch; None until a second batch), ...}. While ODIN
     streams, every curve uses the same rows; the last record is complete unless `stop` was set."""
     t0 = time.perf_counter()
     exp = open_experiment(cfg, folder)
@@ -114,13 +116,17 @@ def live(cfg: LiveConfig, stop: threading.Event | None = None, folder: str | Pat
     label = f"{DETECTORS[LIVE_DETECTOR].title} ({setting_text(params)})"
     how = ("gradient + forward passes" if cfg.epsilon else
            "from cached logits" if cached else "clean forward pass (cached from now on)")
-    n_id = exp.n_id
+    n_id, first = exp.n_id, None  # (rows, time) of the first batch: the stream's own speed from there on
     for scores, done in scores_stream(exp, LIVE_DETECTOR, params, stop):
+        now = time.perf_counter()
+        first = first or (done, now)
+        remaining = (now - first[1]) / (done - first[0]) * (exp.n - done) if done > first[0] else None
         keep = np.isfinite(scores)
         kid, kood = keep[:n_id], keep[n_id:]
         curves = {name: (s[:n_id][kid], s[n_id:][kood]) for name, s in [(label, scores), *others.items()]}
         yield {"kind": "live", "curves": curves, "done": done, "total": exp.n, "n_id": n_id, "n_ood": exp.n - n_id,
-               "ood_title": OOD_SETS[cfg.ood_set].title, "seconds": time.perf_counter() - t0, "how": how}
+               "ood_title": OOD_SETS[cfg.ood_set].title, "seconds": now - t0, "remaining": remaining,
+               "how": how}
 
 
 # ------------------------------------------------------------- the protocol
@@ -159,15 +165,33 @@ def run(cfg: GridConfig, stop: threading.Event | None = None, folder: str | Path
 
 # ------------------------------------------------------------- the two trainings (the one recipe each)
 
+def _observed(records: Iterator[dict], blocks: float, epochs: int) -> Iterator[dict]:
+    """Pass a train_and_save stream through; when it saves (a finished run), keep its measured training speed
+    (labs.core.eta.observe: training seconds = fit's seconds less its evaluations) for later estimates."""
+    n_train, evals, device = 0, 0.0, "cpu"
+    for rec in records:
+        if rec["kind"] == "start":
+            n_train = rec["n_train"]
+        elif rec["kind"] == "eval":
+            evals += rec.get("eval_seconds", 0.0)
+        elif rec["kind"] == "end":
+            device = rec.get("device", device)
+        elif rec["kind"] == "saved":
+            eta.observe(blocks, n_train * epochs, rec["metrics"]["seconds"] - evals, device)
+        yield rec
+
+
 def train_classifier(cfg: QuickClassifierConfig, stop: threading.Event | None = None) -> Iterator[dict]:
     """Train the quick CIFAR-10 classifier (recipe "resnet77_cifar10_quick") into the checkpoint folder:
     labs.core.recipes.train_and_save's records ("start", fit's records, "saved" | "not_saved")."""
     args = recipe(QUICK_RECIPE, epochs=cfg.epochs, n_train=cfg.train_images)
-    yield from train_and_save(**args, out=checkpoint_dir() / QUICK_RECIPE, stop=stop)
+    records = train_and_save(**args, out=checkpoint_dir() / QUICK_RECIPE, stop=stop)
+    yield from _observed(records, eta.resnet_blocks((7, 7)), cfg.epochs)
 
 
 def train_autoencoder(cfg: AutoencoderConfig, stop: threading.Event | None = None,
                       out: str | Path | None = None) -> Iterator[dict]:
     """Train the autoencoder (recipe "autoencoder_cifar10") into `out` (default: the checkpoint folder)."""
     args = recipe(AUTOENCODER_RECIPE, epochs=cfg.epochs, n_train=cfg.train_images)
-    yield from train_and_save(**args, out=out or checkpoint_dir() / AUTOENCODER_RECIPE, stop=stop)
+    records = train_and_save(**args, out=out or checkpoint_dir() / AUTOENCODER_RECIPE, stop=stop)
+    yield from _observed(records, AUTOENCODER_BLOCKS, cfg.epochs)

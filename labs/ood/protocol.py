@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 
 import numpy as np
 
 from labs.core import metrics
 from labs.core.errors import LabsError
-from labs.ood.detectors import DETECTORS, setting_text
-from labs.ood.scores import Autoencoder, Experiment, clean_logits, scores_seconds, scores_stream
+from labs.ood.detectors import DETECTORS, odin_score, setting_text
+from labs.ood.scores import (Autoencoder, Experiment, clean_logits, has_signs, is_cached, scores_seconds,
+                              scores_stream)
 
 
 def split(scores, n_id: int, half: str = "all") -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +62,28 @@ def run_to_end(stream: Iterator[tuple[np.ndarray, int]]) -> np.ndarray | None:
     return scores if scores is not None and np.isfinite(scores).all() else None
 
 
+# Cost of a setting in clean forward passes over all images (the unit the measured speed calibrates):
+# gradient signs at a new T = forward + backward (~3), the perturbed pass = 1, a logit-only detector = 0.
+SIGN_UNITS, PASS_UNITS = 3.0, 1.0
+
+
+def _plan_units(exp: Experiment, plan: list[tuple[str, dict]], autoencoder: Autoencoder | None) -> list[float]:
+    """Estimated cost of each planned setting, in clean forward passes (0 for a cached one)."""
+    units, signs = [], set()
+    for name, params in plan:
+        det = DETECTORS[name]
+        if is_cached(exp, name, params, autoencoder) or det.from_logits is not None:
+            units.append(0.0)
+        elif det.score is odin_score:
+            T, eps = float(params["temperature"]), float(params["epsilon"])
+            new_t = eps > 0 and T not in signs and not has_signs(exp, T)
+            signs.add(T) if eps > 0 else None
+            units.append(0.0 if eps == 0 else PASS_UNITS + (SIGN_UNITS if new_t else 0.0))
+        else:
+            units.append(PASS_UNITS)
+    return units
+
+
 def best_of(rows: list[dict]) -> dict:
     """The row with the highest validation AUROC (ties: lower validation FPR@95, then the earlier row)."""
     return max(rows, key=lambda r: (r["val"]["AUROC"], -r["val"]["FPR@95"], -rows.index(r)))
@@ -70,35 +94,69 @@ def grid_search(exp: Experiment, grid: dict | None = None, stop: threading.Event
                 ) -> Iterator[dict]:
     """Search every detector in DETECTORS. Yields
 
-        {"kind": "setting", "done", "total", "row"}   per finished setting (row: detector, title, params,
-                                                       setting, val, test, seconds)
         {"kind": "skipped", "detector", "title", "reason"}   a detector that cannot run here
-        {"kind": "grid", "stopped", "rows", "best"}   at the end; best: detector -> its chosen row, with "scores"
+        {"kind": "progress", "done", "total", "rows_done", "rows_total", "elapsed", "remaining"}   per batch of a
+                                                       setting being computed (remaining: estimated seconds)
+        {"kind": "setting", "done", "total", "row", "elapsed", "remaining"}   per finished setting (row: detector,
+                                                       title, params, setting, val, test, seconds = the detector's
+                                                       measured cost over all images, wall = seconds this setting took
+                                                       now, cached = nothing had to be computed)
+        {"kind": "grid", "stopped", "done", "total", "rows", "best", "wall", "forward_wall"}   at the end; best:
+                                                       detector -> its chosen row, with "scores" (only detectors
+                                                       whose every setting was computed); wall = the search's seconds
+                                                       = forward_wall (the clean pass now) + the rows' walls
     """
+    t_start = time.perf_counter()
     clean_logits(exp)  # the cost unit, and what every logit-only detector reads
+    mark = time.perf_counter()
+    forward_wall = mark - t_start
     names = [k for k, d in DETECTORS.items() if d.network != "autoencoder" or autoencoder is not None]
     for name in DETECTORS:
         if name not in names:
             yield {"kind": "skipped", "detector": name, "title": DETECTORS[name].title, "reason": skip_reason}
     plan = [(name, s) for name in names for s in settings(search_space(name, grid))]
+    units = _plan_units(exp, plan, autoencoder)
+    spent = {"units": 0.0, "seconds": 0.0}  # measured on the settings computed so far: seconds per unit
+
+    def per_unit() -> float:
+        if spent["units"] > 0:
+            return spent["seconds"] / spent["units"]
+        return max(exp.forward_seconds, 1e-3)
+
     rows, best, mine, kept = [], {}, [], {}
     for i, (name, params) in enumerate(plan):
-        scores = run_to_end(scores_stream(exp, name, params, stop, autoencoder))
-        if scores is None:
-            yield {"kind": "grid", "stopped": True, "rows": rows, "best": best}
+        cached = is_cached(exp, name, params, autoencoder)
+        scores, t_cell = None, time.perf_counter()
+        for scores, done_rows in scores_stream(exp, name, params, stop, autoencoder):
+            if done_rows < exp.n:  # a batch of a setting being computed: its own speed says how long it still takes
+                took = time.perf_counter() - t_cell
+                left = took / max(done_rows, 1) * (exp.n - done_rows) + sum(units[i + 1:]) * per_unit()
+                yield {"kind": "progress", "done": len(rows), "total": len(plan), "rows_done": done_rows,
+                       "rows_total": exp.n, "setting": f"{DETECTORS[name].title} {setting_text(params)}",
+                       "elapsed": time.perf_counter() - t_start, "remaining": left}
+        if scores is None or not np.isfinite(scores).all():
+            yield {"kind": "grid", "stopped": True, "done": len(rows), "total": len(plan), "rows": rows,
+                   "best": best, "wall": time.perf_counter() - t_start, "forward_wall": forward_wall}
             return
         row = {"detector": name, "title": DETECTORS[name].title, "params": params, "setting": setting_text(params),
                "val": evaluate(scores, exp.n_id, "val"), "test": evaluate(scores, exp.n_id, "test"),
-               "seconds": scores_seconds(exp, name, params, autoencoder)}
+               "seconds": scores_seconds(exp, name, params, autoencoder), "cached": cached}
+        now = time.perf_counter()
+        row["wall"], mark = now - mark, now  # from the end of the previous setting: the rows add up to the wall time
+        if units[i] > 0:
+            spent["units"] += units[i]
+            spent["seconds"] += row["wall"]
         rows.append(row)
         mine.append(row)
         kept[id(row)] = scores
-        yield {"kind": "setting", "done": len(rows), "total": len(plan), "row": row}
+        yield {"kind": "setting", "done": len(rows), "total": len(plan), "row": row, "elapsed": now - t_start,
+               "remaining": sum(units[i + 1:]) * per_unit()}
         if i + 1 == len(plan) or plan[i + 1][0] != name:  # the detector's last setting: choose on validation
             chosen = best_of(mine)
             best[name] = {**chosen, "scores": kept[id(chosen)]}
             mine, kept = [], {}
-    yield {"kind": "grid", "stopped": False, "rows": rows, "best": best}
+    yield {"kind": "grid", "stopped": False, "done": len(rows), "total": len(plan), "rows": rows, "best": best,
+           "wall": time.perf_counter() - t_start, "forward_wall": forward_wall}
 
 
 def comparison(exp: Experiment, best: dict[str, dict]) -> list[dict]:

@@ -291,6 +291,30 @@ def scores_stream(exp: Experiment, name: str, params: dict, stop: threading.Even
     yield from _stream(exp, tuple(_entry(s, key) for s in exp.sides), fill, stop)
 
 
+def score_key(name: str, params: dict, autoencoder: Autoencoder | None = None) -> tuple:
+    """Where a detector's scores at `params` are cached on each side."""
+    det = DETECTORS[name]
+    if det.score is odin_score:
+        T, eps = float(params["temperature"]), float(params["epsilon"])
+        return ("odin", T, eps) if eps else ("msp", ("temperature", T))
+    return (name, autoencoder.tag) if det.network == "autoencoder" else (name, *sorted(params.items()))
+
+
+def is_cached(exp: Experiment, name: str, params: dict, autoencoder: Autoencoder | None = None) -> bool:
+    """Whether every score of this setting is already computed (asking again costs nothing)."""
+    key = score_key(name, params, autoencoder)
+    for side in exp.sides:
+        with side.lock:
+            if key not in side.scores or not np.isfinite(side.scores[key][0]).all():
+                return False
+    return True
+
+
+def has_signs(exp: Experiment, temperature: float) -> bool:
+    """Whether ODIN's gradient signs at T are cached on both sides."""
+    return all(float(temperature) in s.signs and bool(s.signs[float(temperature)][1].all()) for s in exp.sides)
+
+
 def scores_seconds(exp: Experiment, name: str, params: dict, autoencoder: Autoencoder | None = None) -> float:
     """Measured seconds of a detector over all images (a logit-only detector costs the clean forward pass)."""
     det = DETECTORS[name]

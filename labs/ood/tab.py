@@ -16,7 +16,7 @@ import gradio as gr
 
 from labs import ui
 from labs.core.eta import format_seconds
-from labs.ood import figures, notes
+from labs.ood import figures, notes, tables
 from labs.ood.config import (AutoencoderConfig, GridConfig, LiveConfig, QuickClassifierConfig, autoencoder_seconds,
                              quick_classifier_seconds)
 from labs.ood.detectors import DETECTORS, LIVE_EXTRAS
@@ -48,8 +48,8 @@ def eps_to_slider(eps):
 
 def _live_outputs(rec: dict):
     curves = rec["curves"]
-    return (figures.roc_figure(curves, note=f"{rec['done']:,} images"), figures.metrics_table(curves),
-            figures.score_histograms(dict(list(curves.items())[:2])), figures.live_status(rec))
+    return (figures.roc_figure(curves, note=f"{rec['done']:,} images"), tables.metrics_table(curves),
+            figures.score_histograms(dict(list(curves.items())[:2])), tables.live_status(rec))
 
 
 def _live(cfg: LiveConfig, request: gr.Request | None):
@@ -89,39 +89,47 @@ def refresh():
     choices, msg = ex.checkpoint_choices(), ex.availability()
     return (gr.update(choices=choices, value=ex.default_checkpoint()), gr.update(value=msg, visible=bool(msg)),
             gr.update(visible=not choices),
-            figures.autoencoder_note(ex.default_autoencoder(), f"{ex.AUTOENCODER_RECIPE}.safetensors"))
+            tables.autoencoder_note(ex.default_autoencoder(), f"{ex.AUTOENCODER_RECIPE}.safetensors"))
 
 
 def _protocol(cfg: GridConfig, request: gr.Request | None, compare: bool):
     from labs.ood import experiment as ex
 
-    view = {"rows": [], "best": None, "skipped": [], "status": "clean forward pass…"}
+    view = {"rows": [], "best": {}, "skipped": [], "last": None, "state": "running", "done": 0, "total": 0}
 
     def fold(rec):
         if rec["kind"] == "setting":
-            r = rec["row"]
-            view["rows"].append(r)
-            view["status"] = f"{r['title']} {r['setting']} done ({rec['done']}/{rec['total']})…"
+            view["rows"].append(rec["row"])
         elif rec["kind"] == "skipped":
             view["skipped"].append(rec)
         elif rec["kind"] == "grid":
-            view["best"] = rec["best"]
-            view["status"] = f"stopped after {len(rec['rows'])} settings" if rec["stopped"] else ""
+            view["best"], view["state"] = rec["best"], "stopped" if rec["stopped"] else "done"
+        if rec["kind"] in ("progress", "setting", "grid"):
+            view["last"], view["done"], view["total"] = rec, rec["done"], rec["total"]
 
     def render(rec):
-        text = (figures.best_text(view["best"], view["skipped"]) + ("\n\n" + view["status"] if view["status"] else "")
-                if view["best"] else view["status"])
-        out = (figures.auroc_heatmap(view["rows"], view["best"]), figures.grid_table(view["rows"]), text)
+        state, done, total = view["state"], view["done"], view["total"]
+        unfinished = (list(dict.fromkeys(r["title"] for r in view["rows"] if r["detector"] not in view["best"]))
+                      if state == "stopped" else [])
+        status = tables.grid_status(view["last"])
+        best = tables.best_text(view["best"], view["skipped"], unfinished)
+        out = (figures.auroc_heatmap(view["rows"], view["best"], space=cfg.space(), state=state),
+               gr.update(value=tables.grid_table(view["rows"]), label=tables.grid_label(state, done, total)),
+               "\n\n".join(t for t in (status, best) if t))
         if not compare:
             return out
-        if rec["kind"] != "comparison":
+        if rec["kind"] == "comparison":
+            return (*out, gr.update(value=tables.comparison_table(rec["rows"]), label=tables.comparison_label("done")),
+                    figures.comparison_bars(rec["rows"]), rec["reading"])
+        if state == "done":  # the comparison record follows at once
             return (*out, gr.skip(), gr.skip(), gr.skip())
-        return (*out, figures.comparison_table(rec["rows"]), figures.comparison_bars(rec["rows"]), rec["reading"])
+        return (*out, gr.update(value=tables.comparison_table([]), label=tables.comparison_label(state, done, total)),
+                figures.comparison_bars([]), gr.skip())
 
     stop = ui.start(GRID, request)
     try:
         yield from ui.stream(ex.run(cfg, stop, compare=compare), render, fold=fold, stop=stop,
-                             urgent=lambda rec: rec["kind"] != "setting")
+                             urgent=lambda rec: rec["kind"] not in ("setting", "progress"))
     finally:
         ui.finish(GRID, request, stop)
 
@@ -140,9 +148,23 @@ def compare(checkpoint, ood_set, images_per_side, temperatures, epsilons, reques
                                    temperatures=temperatures, epsilons=epsilons), request, compare=True)
 
 
+def estimate_text(seconds: float) -> str:
+    """'≈ 40 s, measured on this machine' or '≈ 40 s on 2 CPU cores, reference speed (not measured here yet)'."""
+    from labs.core import eta
+
+    how = "measured on this machine" if eta.calibrated() else "on 2 CPU cores, reference speed (not measured here yet)"
+    return f"≈ {format_seconds(seconds)}, {how}"
+
+
 def _training(records, scope: str, request: gr.Request | None, stop, render):
+    total = {}  # eval records carry no total_steps: the latest step's, so every line says how long is left
+
+    def with_total(rec):
+        total.update({k: rec[k] for k in ("total_steps",) if k in rec})
+        return render({**total, **rec})
+
     try:
-        yield from ui.stream(records, render, stop=stop, urgent=lambda rec: rec["kind"] != "step")
+        yield from ui.stream(records, with_total, stop=stop, urgent=lambda rec: rec["kind"] != "step")
     finally:
         ui.finish(scope, request, stop)
 
@@ -156,7 +178,7 @@ def train_classifier(train_images, epochs, request: gr.Request = None):
     stop = ui.start(TRAIN, request)
 
     def render(rec):
-        text = figures.training_status(rec, "the quick classifier")
+        text = tables.training_status(rec, "the quick classifier", estimate_text(quick_classifier_seconds(cfg)))
         if rec["kind"] != "saved":
             return text, gr.skip(), gr.skip()
         return text, gr.update(choices=ex.checkpoint_choices(), value=Path(rec["path"]).stem), gr.update(visible=False)
@@ -172,8 +194,8 @@ def train_autoencoder(request: gr.Request = None):
     stop = ui.start(GRID, request)
 
     def render(rec):
-        text = figures.training_status(rec, "the autoencoder")
-        return f"{figures.autoencoder_note(Path(rec['path']), '')} {text}" if rec["kind"] == "saved" else text
+        text = tables.training_status(rec, "the autoencoder", estimate_text(autoencoder_seconds(AutoencoderConfig())))
+        return f"{tables.autoencoder_note(Path(rec['path']), '')} {text}" if rec["kind"] == "saved" else text
 
     yield from _training(ex.train_autoencoder(AutoencoderConfig(), stop), GRID, request, stop, render)
 
@@ -187,8 +209,8 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
     with gr.Row(visible=False) as train_row:
         train_n = gr.Number(quick0.train_images, precision=0, label="Train images")
         train_epochs = gr.Number(quick0.epochs, precision=0, label="Epochs")
-        eta = format_seconds(quick_classifier_seconds(quick0))
-        train_btn = gr.Button(f"Train a quick CIFAR-10 classifier (≈ {eta} on 2 CPU cores)", variant="primary")
+        train_btn = gr.Button(f"Train a quick CIFAR-10 classifier ({estimate_text(quick_classifier_seconds(quick0))})",
+                              variant="primary")
         train_stop = gr.Button("Stop", variant="stop")
     with gr.Row():
         ckpt = gr.Dropdown([], value=None, label="Classifier checkpoint", allow_custom_value=True, scale=3,
@@ -206,11 +228,13 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
         extras = gr.Dropdown([(DETECTORS[k].title, k) for k in LIVE_EXTRAS], value=list(live0.extras),
                              multiselect=True, allow_custom_value=True, label="Also plot", scale=2)
     with gr.Row():
-        roc = gr.Plot(figures.roc_figure({}), label="ROC")
+        roc = gr.Plot(figures.roc_figure({}), label="ROC", elem_id="odin-roc")
         with gr.Column():
-            table = gr.Dataframe(figures.metrics_table({}), interactive=False,
-                                 label="Metrics (all n images per side; ID = positive)")
-            status = gr.Markdown("", elem_classes=["labs-note"], min_height=28)
+            table = gr.Dataframe(tables.metrics_table({}), interactive=False, elem_id="odin-metrics", wrap=True,
+                                 column_widths=["25%"] + ["12.5%"] * 6,
+                                 label="Metrics (all n images per side)")
+            gr.Markdown(tables.METRIC_LEGEND, elem_classes=["labs-note"])
+            status = gr.Markdown("", elem_classes=["labs-note"], min_height=28, elem_id="odin-live-status")
     hist = gr.Plot(figures.score_histograms({}), label="Score histograms")
 
     with gr.Accordion("Grid search and comparison (validation half picks, test half reports)", open=True):
@@ -221,18 +245,25 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
             comp_btn = gr.Button("Compare detectors", scale=1)
             grid_stop = gr.Button("Stop", variant="stop", scale=0, min_width=70)
         with gr.Row():
-            heat = gr.Plot(figures.auroc_heatmap([]), label="Grid heatmap")
+            heat = gr.Plot(figures.auroc_heatmap([]), label="Grid heatmap", elem_id="odin-heatmap")
             with gr.Column():
-                grid_table = gr.Dataframe(figures.grid_table([]), interactive=False, max_height=300,
-                                          label="Grid: validation and test halves")
-                best_md = gr.Markdown("", elem_classes=["labs-note"], min_height=28)
+                grid_table = gr.Dataframe(tables.grid_table([]), interactive=False, max_height=300, wrap=True,
+                                          elem_id="odin-grid", label=tables.grid_label("done", 0, 0),
+                                          column_widths=["17%", "19%"] + ["13%"] * 4 + ["12%"])
+                gr.Markdown(tables.GRID_LEGEND, elem_classes=["labs-note"])
+                stop_note = gr.Markdown("", elem_classes=["labs-note"], elem_id="odin-grid-stop")  # Stop's reply: its own
+                best_md = gr.Markdown("", elem_classes=["labs-note"], min_height=28, elem_id="odin-grid-status")
         with gr.Row():
-            comp_table = gr.Dataframe(figures.comparison_table([]), label="Comparison (test half)", interactive=False)
+            with gr.Column():
+                comp_table = gr.Dataframe(tables.comparison_table([]), label=tables.comparison_label("done"),
+                                          interactive=False, elem_id="odin-comparison", wrap=True,
+                                          column_widths=["28%"] + ["12%"] * 6)
+                gr.Markdown(tables.COMPARISON_LEGEND, elem_classes=["labs-note"])
             comp_bars = gr.Plot(figures.comparison_bars([]), label="AUROC by detector")
         with gr.Row():
             ae_status = gr.Markdown("", elem_classes=["labs-note"])
-            ae_btn = gr.Button(f"Train the autoencoder (≈ {format_seconds(autoencoder_seconds(AutoencoderConfig()))} "
-                               f"on 2 CPU cores)", scale=0, min_width=320)
+            ae_btn = gr.Button(f"Train the autoencoder ({estimate_text(autoencoder_seconds(AutoencoderConfig()))})",
+                               scale=0, min_width=320)
     with gr.Accordion("Notes: conventions, OOD set definitions, what the numbers mean", open=False):
         gr.Markdown(notes.conventions())
         reading = gr.Markdown("")
@@ -260,10 +291,12 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
     comp_btn.click(compare, setup, [heat, grid_table, best_md, comp_table, comp_bars, reading],
                    api_name="odin_compare", show_progress_on=[best_md])
     ae_btn.click(train_autoencoder, None, ae_status, api_name="odin_train_autoencoder", show_progress_on=[ae_status])
-    ui.stop_button(grid_stop, GRID, best_md)
+    ui.stop_button(grid_stop, GRID, stop_note)  # not the status: a late reply would hide "Stopped after …"
+    gr.on([grid_btn.click, comp_btn.click], lambda: "", None, stop_note, queue=False, api_visibility="private")
     train_btn.click(train_classifier, [train_n, train_epochs], [message, ckpt, train_row],
                     api_name="odin_train_classifier", show_progress_on=[message]).success(**draw_kw)
     ui.stop_button(train_stop, TRAIN, message)
     return {"checkpoint": ckpt, "ood_set": ood, "images_per_side": n, "temperature": temp, "epsilon": eps,
             "extras": extras, "roc": roc, "metrics": table, "histograms": hist, "status": status, "heatmap": heat,
-            "grid_table": grid_table, "best": best_md, "comparison": comp_table, "reading": reading}
+            "grid_table": grid_table, "best": best_md, "comparison": comp_table, "reading": reading,
+            "train_status": message, "ae_status": ae_status}
