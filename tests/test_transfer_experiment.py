@@ -13,10 +13,11 @@ from labs.core import params
 from labs.core.data import load_dataset
 from labs.core.errors import LabsError
 from labs.core.freeze import FrozenBatchNorm2d
+from labs.transfer import experiment
 from labs.transfer.config import SCRATCH, TransferConfig
 from labs.transfer.experiment import prepare_model, run_finetune, run_svm, svm_on_features
-from labs.transfer.figures import markdown_table, results_table
 from labs.transfer.source import load_source
+from labs.transfer.tables import markdown_table, results_table
 from transfer_fixtures import tiny_checkpoint
 
 
@@ -51,6 +52,11 @@ def test_svm_phase_on_frozen_random_features_beats_chance(ckpt):
     assert res["chance"] == pytest.approx(0.1)
     assert res["test_acc"] > 0.5  # 10 digit classes: chance 10%
     assert [r["done"] for r in recs if r["kind"] == "progress" and r["stage"] == "features (train)"] == [600]
+    progress = [r for r in recs if r["kind"] == "progress"]
+    assert [(r["images_done"], r["images_total"]) for r in progress] == [(600, 900), (900, 900)]
+    assert all(r["seconds"] >= 0 and r["fit_estimate"] > 0 for r in progress)
+    fitting = recs[-2]  # the last step says what it fits, not "0 / 1"
+    assert fitting["kind"] == "fitting" and (fitting["n_train"], fitting["feature_dim"]) == (600, 32)
 
 
 def test_svm_phase_stops_between_chunks(ckpt):
@@ -76,8 +82,11 @@ def test_finetune_grid_rows_and_checkpoint_normalisation(ckpt, monkeypatch):
     cfg = tiny(ckpt, from_scratch=True, adam_lr=2e-3, sgd_lr=0.05)
     recs = list(run_finetune(cfg))
     assert recs[0]["kind"] == "start" and len(recs[0]["runs"]) == 7 and recs[0]["runs"][0] == "Adam / Freeze input only"
-    assert {r["kind"] for r in recs} == {"start", "step", "eval", "row", "done"}
-    assert all("run" in r for r in recs if r["kind"] in ("step", "eval", "row"))
+    assert {r["kind"] for r in recs} == {"start", "run", "step", "eval", "row", "done"}
+    assert all("run" in r for r in recs if r["kind"] in ("run", "step", "eval", "row"))
+    starts = [r for r in recs if r["kind"] == "run"]
+    assert [r["run_index"] for r in starts] == list(range(7)) and starts[0]["epochs"] == cfg.epochs
+    assert [r["trainable"] for r in starts] == [r["Trainable Params"] for r in recs[-1]["rows"]]
     rows = recs[-1]["rows"]
     assert recs[-1]["kind"] == "done" and not recs[-1]["stopped"]
     assert [r["row"] for r in recs if r["kind"] == "row"] == rows
@@ -124,6 +133,33 @@ def test_stop_keeps_finished_rows(ckpt):
         if rec["kind"] == "row":
             stop.set()
     assert recs[-1]["stopped"] and len(recs[-1]["rows"]) == 1
+
+
+def test_a_run_stopped_mid_way_says_where_and_adds_no_row(ckpt, monkeypatch):
+    observed = []
+    monkeypatch.setattr(experiment, "observe_fit", lambda end, *a: observed.append(end))
+    stop = threading.Event()
+    recs = []
+    for rec in run_finetune(tiny(ckpt, optimizers=("adam",), epochs=3), stop=stop):
+        recs.append(rec)
+        if rec["kind"] == "step" and rec["run_index"] == 1 and rec["epoch"] > 1:
+            stop.set()
+    stopped = [r for r in recs if r["kind"] == "stopped"]
+    assert len(stopped) == 1 and stopped[0]["run"] == "Adam / No freeze" and stopped[0]["run_index"] == 1
+    assert 1 < stopped[0]["epoch"] < 3 and stopped[0]["epochs"] == 3 and stopped[0]["seconds"] > 0
+    assert recs[-1]["stopped"] and [r["Strategy"] for r in recs[-1]["rows"]] == ["Freeze input only"]
+    assert [e["stopped"] for e in observed] == [False]  # only the finished run is offered to the ETA
+
+
+def test_observe_fit_counts_block_images_of_32x32_only(monkeypatch):
+    observed = []
+    monkeypatch.setattr(experiment.eta, "observe", lambda *a: observed.append(a))
+    end = {"stopped": False, "seconds": 10.0, "config": {"epochs": 2}, "history": [{}, {}], "device": "cpu"}
+    experiment.observe_fit(end, (7, 7), (3, 32, 32), 1000, 300)
+    assert observed == [(15, 2000 + 600 / 3, 10.0, "cpu")]
+    experiment.observe_fit(end, (1, 1), (1, 8, 8), 1000, 300)  # digits: overhead-bound, says nothing of CIFAR
+    experiment.observe_fit({**end, "stopped": True}, (7, 7), (3, 32, 32), 1000, 300)
+    assert len(observed) == 1
 
 
 def test_bad_checkpoints(tmp_path, ckpt):

@@ -10,7 +10,7 @@ import pytest
 from gradio_client import Client
 
 from conftest import needs_real_data
-from labs.transfer.config import SOURCE_CONSTRAINTS, TransferConfig
+from labs.transfer.config import SEED_LABEL, SOURCE_CONSTRAINTS, TransferConfig
 from transfer_fixtures import assert_one_format, constraint_cases, tiny_checkpoint, transfer_app  # noqa: F401
 
 
@@ -38,20 +38,23 @@ def svm_args(ckpt, **kw):
 def test_finetune_endpoint_streams_curves_and_table(client, ckpt):
     job = client.submit(*finetune_args(ckpt).values(), api_name="/transfer_finetune")
     outputs = list(job)
-    status, loss, acc, table, bars = outputs[-1]
+    status, loss, acc, table, bars, note = outputs[-1]
     assert status == "finished 3 run(s)"
-    assert table["headers"] == ["Strategy", "Optimizer", "Test Accuracy", "Trainable Params", "Time (s)"]
+    assert table["headers"] == ["Strategy", "Optimizer", "Test Accuracy", "Trainable Params", "Time (s)", "Status"]
+    assert {r[5] for r in table["data"]} == {"finished"}
     assert sorted(r[3] for r in table["data"]) == ["14,858", "19,818", "19,994"]
     assert {r[1] for r in table["data"]} == {"Adam"}
     names = {t["name"] for t in json.loads(acc["plot"])["data"]}
     assert names == {"Adam / Freeze input only", "Adam / No freeze", "Adam / Freeze all early"}
-    assert [t["name"] for t in json.loads(bars["plot"])["data"]] == ["this run", "seed (full CIFAR-100)"]
+    assert [t["name"] for t in json.loads(bars["plot"])["data"]] == ["ours: 128 images x 1 epoch", SEED_LABEL]
+    assert "128 images x 1 epoch (64 test images), 3 run(s)" in note and "Why these numbers" in note
+    assert any("left" in (o[0] or "") for o in outputs)  # running status lines say the time remaining
     assert len(outputs) >= 4  # streamed: at least one update per finished run
 
 
 def test_svm_endpoint(client, ckpt):
     status, md = client.predict(*svm_args(ckpt).values(), api_name="/transfer_svm")
-    assert status == "done"
+    assert status.startswith("done: test accuracy ")
     acc = float(md.split("**")[3].rstrip("%"))
     assert acc > 50  # chance 10%
     assert "18.5%" in md and "Feature extraction" in md
@@ -122,10 +125,13 @@ def test_stop_keeps_finished_rows(client, ckpt):
     while not any("finished" in (o[0] or "") for o in job.outputs()) and time.time() < deadline:
         time.sleep(0.05)
     client.predict(api_name="/transfer_stop")
-    status, _, _, table, _ = job.result(timeout=60)
+    status, _, _, table, bars, _ = job.result(timeout=60)
     assert status.startswith("stopped: ")
     kept = int(status.split()[1])
-    assert 1 <= kept < 6 and len(table["data"]) == kept
+    finished = [r for r in table["data"] if r[5] == "finished"]
+    assert 1 <= kept < 6 and len(finished) == kept
+    assert all(r[5].startswith("stopped at epoch ") and r[2] == "—" for r in table["data"] if r[5] != "finished")
+    assert len(json.loads(bars["plot"])["data"][0]["x"]) == kept  # only finished runs are drawn
 
 
 def test_stop_in_another_session_does_not_stop_this_one(client, transfer_app, ckpt):

@@ -104,7 +104,7 @@ def transfer_command(args) -> int:
     from labs.core import eta, params
     from labs.transfer.config import SEED_RESULTS, SEED_SVM_ACC, eta_seconds
     from labs.transfer.experiment import run_finetune, run_svm
-    from labs.transfer.figures import markdown_table, results_table
+    from labs.transfer.tables import markdown_table, results_table
     from labs.transfer.source import no_checkpoint_message, source_checkpoints
 
     cfg = build_config(args)
@@ -121,13 +121,16 @@ def transfer_command(args) -> int:
     print(f"source {cfg.checkpoint} -> {cfg.dataset}; {e['runs']} runs x {cfg.epochs} epochs on "
           f"{e['n_train']:,} / {e['n_test']:,} images; ETA ~{eta.format_seconds(e['finetune'])}"
           + (f" + SVM ~{eta.format_seconds(e['svm'])}" if args.svm or args.svm_only else "")
-          + " (idle 2-core CPU estimate)", flush=True)
+          + (" (measured on this machine)" if eta.calibrated(args.device or "cpu")
+             else " (reference speed, not yet measured on this machine)"), flush=True)
     out.mkdir(parents=True, exist_ok=True)
     if args.svm or args.svm_only:
         res = {}
         for rec in run_svm(cfg):
             if rec["kind"] == "progress":
                 print(f"\r{rec['stage']}: {rec['done']:,}/{rec['total']:,}" + " " * 10, end="", flush=True)
+            elif rec["kind"] == "fitting":
+                print(f"\nfitting LinearSVC on {rec['n_train']:,} x {rec['feature_dim']} features...", flush=True)
             elif rec["kind"] == "done":
                 res = rec
         print(f"\nPhase 1: LinearSVC (C={res['c']}) on {res['feature_dim']}-d frozen features, "
@@ -142,6 +145,8 @@ def transfer_command(args) -> int:
         if rec["kind"] == "eval":
             print(f"  {rec['run']:32s} epoch {rec['epoch']:4.1f}  train loss {rec['train_loss']:.3f}  "
                   f"test acc {rec['test_acc']:.2%}  ({rec['seconds']:.0f} s)", flush=True)
+        elif rec["kind"] == "stopped":
+            print(f"  {rec['run']:32s} stopped at epoch {rec['epoch']:.1f}/{rec['epochs']}: no row", flush=True)
         elif rec["kind"] == "done":
             rows, stopped = rec["rows"], rec["stopped"]
     print("\n" + markdown_table(results_table(rows)))

@@ -22,10 +22,11 @@ from dataclasses import replace
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from labs.core import params
+from labs.core import eta, params
 from labs.core.data import availability_message, is_available, load_dataset
 from labs.core.errors import LabsError
-from labs.transfer.config import OPTIMIZERS, SCRATCH, TransferConfig, run_label, subset_sizes
+from labs.transfer.config import (OPTIMIZERS, SCRATCH, SVM_FIT_IMAGES_PER_S, TransferConfig, run_label,
+                                  subset_sizes)
 from labs.transfer.freeze import apply_strategy
 from labs.transfer.source import load_source
 
@@ -53,9 +54,24 @@ def svm_on_features(train_features, y_train, test_features, y_test, c: float = 1
             "fit_seconds": fit_s}
 
 
+def observe_fit(end: dict, depth, image_shape, n_train: int, n_test: int) -> None:
+    """Keep a finished (not stopped) training run's measured speed in labs.core.eta, so later estimates on
+    this machine are calibrated; evaluations count at inference speed. `end` is fit's "end" record.
+    Only 32x32 images (eta's unit, CIFAR's size): small images (digits, 8x8) are dominated by per-step
+    overheads and would calibrate CIFAR estimates 100x too slow."""
+    if end.get("stopped") or not end.get("seconds") or tuple(image_shape[1:]) != (32, 32):
+        return
+    epochs = end.get("config", {}).get("epochs", 1)
+    evals = len(end.get("history", ())) or epochs
+    images = n_train * epochs + n_test * evals / eta.INFER_SPEEDUP
+    eta.observe(eta.resnet_blocks(depth), images, end["seconds"], end.get("device", "cpu"))
+
+
 def run_svm(cfg: TransferConfig, stop=None, chunk: int = 2500):
-    """Phase 1. Yields {"kind": "start", ...}, {"kind": "progress", "stage", "done", "total"} per chunk of
-    feature extraction, and finally {"kind": "done", "stopped", ...results} (no results when stopped)."""
+    """Phase 1. Yields {"kind": "start", ...}, {"kind": "progress", "stage", "done", "total", "images_done",
+    "images_total", "seconds", "fit_estimate"} per chunk of feature extraction, {"kind": "fitting", "n_train", "feature_dim",
+    "seconds", "estimate"} before the SVM fit, and finally {"kind": "done", "stopped", ...results}
+    (no results when stopped)."""
     import torch
 
     from labs.core.engine import predict, set_threads
@@ -68,6 +84,8 @@ def run_svm(cfg: TransferConfig, stop=None, chunk: int = 2500):
            "n_test": len(data.y_test)}
     t0 = time.perf_counter()
     feats = {}
+    images_total, images_done = len(data.y_train) + len(data.y_test), 0
+    fit_estimate = len(data.y_train) / SVM_FIT_IMAGES_PER_S
     for split, x in (("train", data.x_train), ("test", data.x_test)):
         parts = []
         for i in range(0, len(x), chunk):
@@ -75,11 +93,14 @@ def run_svm(cfg: TransferConfig, stop=None, chunk: int = 2500):
                 yield {"kind": "done", "stopped": True}
                 return
             parts.append(predict(model, x[i:i + chunk], mean, std, features=True))  # (chunk, 32) pooled features
+            images_done += len(parts[-1])
             yield {"kind": "progress", "stage": f"features ({split})", "done": min(i + chunk, len(x)),
-                   "total": len(x)}
+                   "total": len(x), "images_done": images_done, "images_total": images_total,
+                   "seconds": time.perf_counter() - t0, "fit_estimate": fit_estimate}
         feats[split] = torch.cat(parts).numpy()
     extract_s = time.perf_counter() - t0
-    yield {"kind": "progress", "stage": "fitting LinearSVC", "done": 0, "total": 1}
+    yield {"kind": "fitting", "n_train": len(data.y_train), "feature_dim": int(feats["train"].shape[1]),
+           "seconds": extract_s, "estimate": fit_estimate}
     res = svm_on_features(feats["train"], data.y_train.numpy(), feats["test"], data.y_test.numpy(), cfg.svm_c)
     yield {"kind": "done", "stopped": False, **res, "extract_seconds": extract_s, "n_train": len(data.y_train),
            "n_test": len(data.y_test), "feature_dim": int(feats["train"].shape[1]), "c": cfg.svm_c,
@@ -108,9 +129,11 @@ def prepare_model(cfg: TransferConfig, strategy: str, num_classes: int, image_sh
 
 
 def run_finetune(cfg: TransferConfig, stop=None, device=None):
-    """Phase 2. Yields {"kind": "start", "runs": [labels], ...}, fit's "step"/"eval" records tagged with "run"
-    (the label), "run_index" and "runs" (the count), {"kind": "row", "row", "run"} after each finished run,
-    and finally {"kind": "done", "rows", "stopped"}. A stopped run adds no row."""
+    """Phase 2. Yields {"kind": "start", "runs": [labels], ...}; per run {"kind": "run", "strategy", "optimizer",
+    "trainable", "epochs"} as it starts, fit's "step"/"eval" records, then {"kind": "row", "row"} when it finished
+    or {"kind": "stopped", "epoch", "epochs", "seconds", ...} when Stop ended it (a stopped run adds no row);
+    all tagged with "run" (the label), "run_index" and "runs" (the count). Last: {"kind": "done", "rows",
+    "stopped"}. A finished run's measured speed calibrates labs.core.eta."""
     from labs.core.engine import TrainConfig, fit
     from labs.core.models import count_parameters
 
@@ -131,17 +154,25 @@ def run_finetune(cfg: TransferConfig, stop=None, device=None):
                                 lr=getattr(cfg, f"{opt}_lr"), optimizer=opt, weight_decay=cfg.weight_decay,
                                 schedule="onecycle", augment=cfg.augment, seed=cfg.seed, log_every=cfg.log_every,
                                 grad_norms=False, amp=cfg.amp, threads=cfg.threads)
-        end = {}
+        tag = {"run": label, "run_index": i, "runs": len(runs)}
+        trainable = count_parameters(model, trainable_only=True)
+        yield {"kind": "run", **tag, "strategy": strategy, "optimizer": OPTIMIZERS[opt], "trainable": trainable,
+               "epochs": cfg.epochs}
+        end, epoch = {}, 0.0
         for rec in fit(model, data if strategy == SCRATCH else transfer_data, train_cfg, stop=stop, device=device):
             if rec["kind"] == "end":
                 end = rec
             else:
-                yield {**rec, "run": label, "run_index": i, "runs": len(runs)}
+                epoch = rec.get("epoch", epoch)
+                yield {**rec, **tag}
         if end.get("stopped"):
+            yield {"kind": "stopped", **tag, "strategy": strategy, "optimizer": OPTIMIZERS[opt],
+                   "trainable": trainable, "epoch": epoch, "epochs": cfg.epochs, "seconds": end["seconds"]}
             break
+        observe_fit(end, meta["model_args"].get("depth", (7, 7)), data.image_shape, len(data.y_train), len(data.y_test))
         row = {"Strategy": strategy, "Optimizer": OPTIMIZERS[opt], "Test Accuracy": end["final_test_acc"],
-               "Trainable Params": count_parameters(model, trainable_only=True), "Time (s)": end["seconds"],
+               "Trainable Params": trainable, "Time (s)": end["seconds"],
                "lr": train_cfg.lr, "epochs": cfg.epochs, "n_train": len(data.y_train), "n_test": len(data.y_test)}
         rows.append(row)
-        yield {"kind": "row", "row": row, "run": label, "run_index": i, "runs": len(runs)}
+        yield {"kind": "row", "row": row, **tag}
     yield {"kind": "done", "rows": rows, "stopped": len(rows) < len(runs)}

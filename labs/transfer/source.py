@@ -35,9 +35,20 @@ def no_checkpoint_message(in_tab: bool = True) -> str:
 
 def train_quick_source(stop=None, out: str | Path | None = None, **overrides):
     """'Train a CIFAR-10 ResNet first': train_and_save(**recipe("resnet77_cifar10_quick", **overrides)) into
-    checkpoint_dir()/resnet77_cifar10_quick (or `out`); yields train_and_save's records."""
-    yield from train_and_save(**recipe(QUICK_RECIPE, **overrides), out=out or checkpoint_dir() / QUICK_RECIPE,
-                              stop=stop)
+    checkpoint_dir()/resnet77_cifar10_quick (or `out`); yields train_and_save's records. A finished run's
+    measured speed calibrates labs.core.eta."""
+    from labs.transfer.experiment import observe_fit
+
+    args = recipe(QUICK_RECIPE, **overrides)
+    start = {}
+    for rec in train_and_save(**args, out=out or checkpoint_dir() / QUICK_RECIPE, stop=stop):
+        if rec["kind"] == "start":
+            start = rec
+        elif rec["kind"] == "end":
+            observe_fit(rec, start["model_args"].get("depth", (7, 7)),
+                        (start["model_args"].get("in_channels", 3), start["model_args"].get("image_size", 32),
+                         start["model_args"].get("image_size", 32)), start["n_train"], start["n_test"])
+        yield rec
 
 
 def load_source(path: str | Path | None, image_shape: tuple[int, int, int] | None = None):

@@ -13,10 +13,12 @@ from labs import ui
 from labs.core import eta
 from labs.core.catalog import DATASETS, availability_message
 from labs.core.errors import LabsError
-from labs.transfer.config import (OPTIMIZERS, PRESETS, SEED_RESULTS, SEED_SVM_ACC, TransferConfig, eta_seconds,
-                                  preset, source_overrides)
-from labs.transfer.figures import LiveCurves, comparison_bars, results_table, svm_summary
+from labs.transfer.config import (OPTIMIZERS, PRESETS, SEED_RESULTS, SEED_SVM_ACC, SOURCE_BLOCKS, TransferConfig,
+                                  eta_seconds, preset, source_overrides)
+from labs.transfer.figures import LiveCurves, comparison_bars
 from labs.transfer.freeze import FREEZE_STRATEGIES
+from labs.transfer.status import SourceProgress, finetune_status, svm_status
+from labs.transfer.tables import results_note, results_table, svm_summary
 
 SCOPE = "transfer"
 
@@ -63,7 +65,9 @@ def eta_text(strategies, optimizers, epochs, train_subset, test_subset, from_scr
     except LabsError as err:  # shown in place of the estimate while the form is incomplete
         return f"ETA: ⚠️ {err}"
     e = eta_seconds(cfg)
-    return (f"**ETA** (idle 2-core CPU; a shared CPU is slower): Phase 1 ~{eta.format_seconds(e['svm'])} · "
+    basis = ("measured on this machine" if eta.calibrated("cpu") else
+             "reference speed of an idle 2-core CPU, not yet measured here: a finished run calibrates it")
+    return (f"**ETA** ({basis}; a busy CPU is slower): Phase 1 ~{eta.format_seconds(e['svm'])} · "
             f"Phase 2 ~{eta.format_seconds(e['finetune'])} for {e['runs']} runs x {cfg.epochs} epochs on "
             f"{e['n_train']:,} train / {e['n_test']:,} test images")
 
@@ -80,68 +84,59 @@ def svm_phase(checkpoint, dataset, svm_train, svm_test, svm_c, request: gr.Reque
                     svm_test_subset=svm_test, svm_c=svm_c)
     from labs.transfer.experiment import run_svm
 
+    estimate = eta_seconds(cfg)["svm"]
+
     def render(rec):
-        if rec["kind"] == "start":
-            return f"extracting features of {rec['n_train']:,} + {rec['n_test']:,} images…", gr.skip()
-        if rec["kind"] == "progress":
-            return f"{rec['stage']}: {rec['done']:,} / {rec['total']:,}", gr.skip()
-        if rec["stopped"]:
-            return "stopped: nothing was fitted", gr.skip()
-        return "done", svm_summary(rec)
+        done = rec["kind"] == "done" and not rec["stopped"]
+        return svm_status(rec, estimate), (svm_summary(rec) if done else gr.skip())
 
     with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_svm(cfg, stop=stop), render, stop=stop)
 
 
-def _finetune_status(rec: dict, rows: list) -> str:
-    if rec["kind"] == "start":
-        return f"{len(rec['runs'])} run(s) on {rec['n_train']:,} train / {rec['n_test']:,} test images…"
-    if rec["kind"] == "row":
-        return f"finished {rec['run']}"
-    if rec["kind"] == "done":
-        return f"stopped: {len(rows)} finished run(s) kept" if rec["stopped"] else f"finished {len(rows)} run(s)"
-    return (f"run {rec['run_index'] + 1}/{rec['runs']}: **{rec['run']}** · epoch {rec['epoch']:.2f} · "
-            f"step {rec['step']} · {rec['seconds']:.0f} s")
-
-
 @ui.handler
 def finetune_phase(checkpoint, dataset, strategies, optimizers, adam_lr, sgd_lr, epochs, train_subset, test_subset,
                    augment, from_scratch, request: gr.Request = None):
-    """Phase 2: yields (status, loss plot, accuracy plot, table, bars); the plots have one trace per run."""
+    """Phase 2: yields (status, loss plot, accuracy plot, table, bars, note); the plots have one trace per run,
+    the table a row per run started (finished, running or stopped), the bars the finished runs only."""
     cfg = ui.config(TransferConfig, checkpoint=checkpoint, dataset=dataset, strategies=strategies,
                     optimizers=optimizers, adam_lr=adam_lr, sgd_lr=sgd_lr, epochs=epochs, train_subset=train_subset,
                     test_subset=test_subset, augment=augment, from_scratch=from_scratch)
     from labs.transfer.experiment import run_finetune
 
     live = LiveCurves()
+    e = eta_seconds(cfg)
+    per_run = e["finetune"] / max(e["runs"], 1)
 
     def render(rec):
-        status = _finetune_status(rec, live.rows)
-        if rec["kind"] in ("row", "done"):
-            return (status, *live.figures(), results_table(live.rows), comparison_bars(live.rows))
-        return (status, *live.figures(), gr.skip(), gr.skip())
+        status = finetune_status(rec, live, per_run)
+        table = results_table(live.table_rows(), status=True)
+        if rec["kind"] in ("start", "run", "row", "stopped", "done"):
+            return (status, *live.figures(), table, comparison_bars(live.rows), results_note(live))
+        return (status, *live.figures(), table, gr.skip(), gr.skip())
 
     with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_finetune(cfg, stop=stop), render, fold=live.add, stop=stop,
-                             urgent=lambda rec: rec["kind"] in ("start", "eval", "row", "done"))
+                             urgent=lambda rec: rec["kind"] in ("start", "run", "eval", "row", "stopped", "done"))
 
 
 @ui.handler
 def train_source_phase(n_train, epochs, request: gr.Request = None):
     """'Train a CIFAR-10 ResNet first' (the quick recipe); yields (status, checkpoint dropdown update)."""
     overrides = source_overrides(n_train, epochs)
-    from labs.transfer.source import source_checkpoints, train_quick_source
+    from labs.core.recipes import recipe
+    from labs.transfer.source import QUICK_RECIPE, source_checkpoints, train_quick_source
+
+    r = recipe(QUICK_RECIPE, **overrides)
+    n = r["n_train"] or 50_000
+    estimate = r["train"].epochs * (eta.train_seconds(SOURCE_BLOCKS, n) + eta.infer_seconds(SOURCE_BLOCKS, r["n_test"]))
+    progress = SourceProgress(r["train"].epochs, estimate)
 
     def render(rec):
         kind = rec["kind"]
-        if kind == "start":
-            return (f"training {rec['model']} ({rec['parameters']:,} parameters) on {rec['n_train']:,} "
-                    f"{rec['dataset']} images…", gr.skip())
-        if kind == "step":
-            return (f"training the CIFAR-10 ResNet: step {rec['step']}/{rec['total_steps']} · loss "
-                    f"{rec['train_loss']:.3f} · {rec['images_per_s']:.0f} img/s", gr.skip())
-        if kind == "eval":
-            return f"epoch {rec['epoch']:.0f}: CIFAR-10 test accuracy {rec['test_acc']:.1%}", gr.skip()
+        line = progress(rec)
+        if line is not None:
+            return line, gr.skip()
         if kind == "saved":
             return (f"saved {rec['path']} (CIFAR-10 test accuracy {rec['metrics']['final_test_acc']:.1%}); "
                     f"selected above", gr.update(choices=source_checkpoints(), value=rec["path"]))
@@ -158,10 +153,10 @@ def build(tab: gr.Tab | None = None) -> None:
     """Lay out Lab 2 inside `tab` (every build() gets its gr.Tab; this one lists checkpoints on page load)."""
     gr.Markdown(ABOUT)
     with gr.Row():
-        checkpoint = gr.Dropdown([], value=None, allow_custom_value=True, scale=4,
+        checkpoint = gr.Dropdown([], value=None, allow_custom_value=True, scale=4, elem_id="transfer-checkpoint",
                                  label="Source network: CIFAR-10 ResNet checkpoint", info="pick one or type a path")
         refresh = gr.Button("↻", scale=0, min_width=40)
-        dataset = gr.Dropdown(list(DATASETS), value="cifar100", label="Target data set", scale=1,
+        dataset = gr.Dropdown(list(DATASETS), value="cifar100", label="Target data set", scale=1, elem_id="transfer-dataset",
                               info="the seed's is CIFAR-100")
     with gr.Accordion("Train a CIFAR-10 ResNet first", open=False) as train_first:
         src_note = gr.Markdown("")
@@ -187,7 +182,7 @@ def build(tab: gr.Tab | None = None) -> None:
         svm_c = gr.Number(DEFAULT.svm_c, label="C (1e-6 to 1e4)")
         svm_btn = gr.Button("Extract features + fit SVM", variant="primary")
         svm_stop = gr.Button("Stop", variant="stop")
-    svm_status = gr.Markdown("", elem_classes=["labs-note"])
+    svm_status = gr.Markdown("", elem_classes=["labs-note"], elem_id="transfer-svm-status")
     svm_out = gr.Markdown(f"Seed: **{SEED_SVM_ACC:.1%}** test accuracy on full CIFAR-100.")
 
     gr.Markdown("#### Phase 2: fine-tuning, freeze strategy x optimiser")
@@ -200,23 +195,28 @@ def build(tab: gr.Tab | None = None) -> None:
     with gr.Row():
         adam_lr = gr.Number(DEFAULT.adam_lr, label="Adam peak lr")
         sgd_lr = gr.Number(DEFAULT.sgd_lr, label="SGD peak lr")
-        epochs = gr.Number(DEFAULT.epochs, precision=0, label="epochs")
-        train_subset = gr.Number(DEFAULT.train_subset, precision=0, label="train images (0 = all)")
-        test_subset = gr.Number(DEFAULT.test_subset, precision=0, label="test images (0 = all)")
+        epochs = gr.Number(DEFAULT.epochs, precision=0, label="epochs", elem_id="transfer-ft-epochs")
+        train_subset = gr.Number(DEFAULT.train_subset, precision=0, label="train images (0 = all)",
+                                 elem_id="transfer-ft-train")
+        test_subset = gr.Number(DEFAULT.test_subset, precision=0, label="test images (0 = all)",
+                                elem_id="transfer-ft-test")
     with gr.Row():
         augment = gr.Checkbox(DEFAULT.augment, label="augment (crop + flip)")
         from_scratch = gr.Checkbox(DEFAULT.from_scratch, label="add a from-scratch ResNet (same budget)")
-        run_btn = gr.Button("Run fine-tuning", variant="primary")
-        run_stop = gr.Button("Stop", variant="stop")
-    status = gr.Markdown("", elem_classes=["labs-note"], min_height=28)
+        run_btn = gr.Button("Run fine-tuning", variant="primary", elem_id="transfer-ft-run")
+        run_stop = gr.Button("Stop", variant="stop", elem_id="transfer-ft-stop")
+    status = gr.Markdown("", elem_classes=["labs-note"], min_height=28, elem_id="transfer-ft-status")
     empty_loss, empty_acc = LiveCurves().figures()
     with gr.Row():
-        loss_plot = gr.Plot(empty_loss, show_label=False)
-        acc_plot = gr.Plot(empty_acc, show_label=False)
-    table = gr.Dataframe(results_table([]), label="This run (best first)", interactive=False)
-    bars = gr.Plot(comparison_bars([]), show_label=False)
-    with gr.Accordion("The seed's table (full CIFAR-100)", open=False):
-        gr.Dataframe(results_table(SEED_RESULTS).drop(columns=["Time (s)"]), interactive=False)
+        loss_plot = gr.Plot(empty_loss, show_label=False, elem_id="transfer-loss-plot")
+        acc_plot = gr.Plot(empty_acc, show_label=False, elem_id="transfer-acc-plot")
+    table = gr.Dataframe(results_table([], status=True), label=("This grid (finished runs best first, then "
+                                                                  "running or stopped ones)"), interactive=False, elem_id="transfer-results-table")
+    bars = gr.Plot(comparison_bars([]), show_label=False, elem_id="transfer-bars")
+    note = gr.Markdown(results_note(), elem_classes=["labs-note"], elem_id="transfer-results-note")
+    with gr.Accordion("The seed's table (full CIFAR-100)", open=False, elem_id="transfer-seed-accordion"):
+        gr.Dataframe(results_table(SEED_RESULTS).drop(columns=["Time (s)"]), interactive=False,
+                     elem_id="transfer-seed-table")
 
     gr.on(None, ui.handler(on_load), None, [checkpoint, train_first, src_note, src_n, src_epochs],
           api_visibility="private", queue=False)
@@ -232,7 +232,7 @@ def build(tab: gr.Tab | None = None) -> None:
                   api_name="transfer_svm", show_progress_on=[svm_status])
     run_btn.click(finetune_phase, [checkpoint, dataset, strategies, optimizers, adam_lr, sgd_lr, epochs,
                                    train_subset, test_subset, augment, from_scratch],
-                  [status, loss_plot, acc_plot, table, bars], api_name="transfer_finetune", show_progress_on=[status])
+                  [status, loss_plot, acc_plot, table, bars, note], api_name="transfer_finetune", show_progress_on=[status])
     src_btn.click(train_source_phase, [src_n, src_epochs], [src_status, checkpoint], api_name="transfer_train_source",
                   show_progress_on=[src_status])
     ui.stop_button(run_stop, SCOPE, status, api_name="transfer_stop")
