@@ -27,6 +27,12 @@ CASES = [(MLPCompareConfig, "/train_mlp", MLP_FORM, n, v) for n, v in MLP_BAD.it
         [(SweepConfig, "/train_sweep", SWEEP_FORM, n, v) for n, v in SWEEP_BAD.items()]
 
 
+@pytest.fixture(autouse=True)
+def scratch_speeds(tmp_path, monkeypatch):
+    """Runs here measure their speed into a scratch data folder, never into this machine's real one."""
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))
+
+
 @pytest.fixture(scope="module")
 def lab1_url():
     with serve_tab(tab) as url:
@@ -58,15 +64,31 @@ def test_the_tab_imports_no_torch_at_page_build():
 
 def test_the_eta_line_and_the_preset_buttons():
     from labs.core import eta
+    from labs.residual import timing
     from labs.residual.config import estimate_sweep_seconds, sweep_config
 
     cfg = sweep_config(architectures=("ResNet",), sizes=("Large",))
     cpu, gpu = (eta.format_seconds(estimate_sweep_seconds(cfg, d)) for d in ("cpu", "cuda"))
-    assert tab.sweep_eta(["ResNet"], ["Large"], 4, 5000, 2000) == (
-        f"**1 runs x 4 epochs x 5,000 images.** Estimated time: **{cpu} on a 2-core CPU**, {gpu} on one H200 GPU.")
-    assert tab.sweep_eta([], ["Small"], 4, 5000, 2000) == (
+    cal = [timing.tag(timing.conv_calibrated("cifar10", d)) for d in ("cpu", "cuda")]
+    assert tab.sweep_eta("cifar10", ["ResNet"], ["Large"], 4, 5000, 2000) == (
+        f"**1 runs x 4 epochs x 5,000 CIFAR-10 train images.** Estimated time: **{cpu} on this machine's CPU** "
+        f"({cal[0]}), {gpu} on one H200 GPU ({cal[1]}).")
+    assert tab.sweep_eta("cifar10", [], ["Small"], 4, 5000, 2000) == (
         "⚠️ invalid architectures: expected a non-empty selection from PlainCNN, ResNet, got []")
     assert tab.apply_preset("full") == (30, 0, 0, 512, 0.4)
+
+
+def test_the_texts_follow_the_data_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))  # nothing measured here yet
+    note, subset, est = tab.mlp_data_changed("digits", 16, 128, 2, 0)
+    assert subset["label"] == "Train images (0 = all 1,437)"
+    assert est.startswith("full digits: 1,437 train images, 2 epochs") and "not calibrated yet" in est
+    assert "MNIST" not in est and "60,000" in tab.mlp_note("mnist", 16, 128, 2, 0)
+    _, n_train, n_test, table, line = tab.sweep_data_changed("digits", ["ResNet"], ["Small"], 4, 0, 0)
+    assert n_train["label"] == "Train images (0 = all 1,437)" and n_test["label"] == "Test images (0 = all 360)"
+    assert table["label"] == "Results (digits, not comparable to the seed's CIFAR-10 table)"
+    assert "x 1,437 digits train images" in line and "not calibrated yet" in line
+    assert tab.sweep_data_changed("cifar10", ["ResNet"], ["Small"], 4, 0, 0)[3]["label"] == "Results (the seed's table)"
 
 
 def test_mlp_endpoint_streams_figures_and_a_table(client):
@@ -76,15 +98,15 @@ def test_mlp_endpoint_streams_figures_and_a_table(client):
     assert len(outputs) >= 2  # streamed, not one final answer
     assert loss["type"] == "plotly" and acc["type"] == "plotly" and grads["type"] == "plotly"
     assert [row[0] for row in table["data"]] == ["MLP-8", "ResidualMLP-8"]
-    assert all(row[-1] == "done" for row in table["data"]) and status.startswith("done")
+    assert all(row[-1] == "finished" for row in table["data"]) and status.startswith("done")
 
 
 def test_sweep_endpoint_returns_the_seed_table(client):
     job = client.submit(*SWEEP_FORM.values(), api_name="/train_sweep")
     *_, (loss, acc, depth, table, status) = list(job)
-    assert table["headers"][:5] == ["Architecture", "Size", "Depth", "Final accuracy", "Training convergence"]
-    assert [r[:3] for r in table["data"]] == [["PlainCNN", "Small", "[2, 2] (10 layers)"],
-                                               ["ResNet", "Small", "[2, 2] (10 layers)"]]
+    assert table["headers"][:4] == ["Run", "Depth", "Final accuracy", "Training convergence"]
+    assert [r[:2] for r in table["data"]] == [["PlainCNN Small", "[2, 2], 10 layers"],
+                                               ["ResNet Small", "[2, 2], 10 layers"]]
     assert depth["type"] == "plotly" and status.startswith("done: 2 runs in")
 
 
@@ -116,7 +138,8 @@ def test_stop_keeps_the_curves_and_table(client):
     assert client.predict(api_name="/stop_mlp") == "stopping after the current step..."
     *_, table, status = list(job)[-1]
     assert status.startswith("stopped")
-    assert all(row[-1] == "stopped" for row in table["data"])
+    assert all(row[-1].startswith("stopped at epoch ") for row in table["data"])
+    assert [row[2] for row in table["data"]] == ["", ""]  # no "final" test accuracy for a stopped run
     assert client.predict(api_name="/stop_sweep") == "nothing is running"  # and the flag is forgotten
 
 
@@ -128,13 +151,13 @@ def test_one_sessions_stop_does_not_stop_another_sessions_run(lab1_url):
     assert a.predict(api_name="/stop_mlp") == "nothing is running"  # A's Stop while B trains...
     assert not job_b.done()
     _, acc, _, table, status = list(job_b)[-1]  # ...leaves B's run whole
-    assert status.startswith("done") and [row[-1] for row in table["data"]] == ["done", "done"]
+    assert status.startswith("done") and [row[-1] for row in table["data"]] == ["finished", "finished"]
     assert [trace["x"][-1] for trace in _traces(acc)] == [3, 3]
 
     _wait_for_output(job_a)  # A's own run starts after B's and A's Stop ends it
     assert a.predict(api_name="/stop_mlp") == "stopping after the current step..."
     *_, table_a, status_a = list(job_a)[-1]
-    assert status_a.startswith("stopped") and [row[-1] for row in table_a["data"]] == ["stopped", "stopped"]
+    assert status_a.startswith("stopped") and all(row[-1].startswith("stopped") for row in table_a["data"])
 
 
 def _traces(plot) -> list[dict]:

@@ -19,7 +19,8 @@ def test_train_dry_run_writes_a_loadable_checkpoint(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("which, rows", [("resnet", 6), ("mlp", 2)])
-def test_sweep_dry_run_writes_csv_and_markdown(tmp_path, which, rows):
+def test_sweep_dry_run_writes_csv_and_markdown(tmp_path, monkeypatch, which, rows):
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))  # measured speeds go to a scratch folder (digits is embedded)
     assert main(["sweep", which, "--dry-run", "--out", str(tmp_path)]) == 0
     csv = (tmp_path / f"sweep_{which}.csv").read_text().strip().splitlines()
     assert len(csv) == rows + 1

@@ -3,8 +3,19 @@
 import json
 import threading
 
+import pytest
+
+from labs.core import eta
+from labs.residual import timing
 from labs.residual.config import mlp_config, sweep_config
 from labs.residual.experiment import run_mlp_comparison, run_sweep
+
+
+@pytest.fixture(autouse=True)
+def speed_cache(tmp_path, monkeypatch):
+    """Measured speeds go to a scratch data folder, never to this machine's real one."""
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))
+    return tmp_path
 
 
 def test_mlp_comparison_yields_plain_tagged_records():
@@ -16,6 +27,7 @@ def test_mlp_comparison_yields_plain_tagged_records():
     assert [(s["run"], s["model"], s["index"], s["of"]) for s in starts] == [("MLP-4", "mlp", 1, 2),
                                                                             ("ResidualMLP-4", "residual_mlp", 2, 2)]
     assert starts[0]["params"] == starts[1]["params"] and starts[0]["n_train"] == 512
+    assert starts[0]["n_test"] == 360 and starts[0]["num_classes"] == 10 and starts[0]["device"] in ("cpu", "cuda")
     assert records[-1]["kind"] == "done" and records[-1]["stopped"] is False and records[-1]["seconds"] > 0
     body = records[2:-1]
     assert {r["kind"] for r in body} == {"step", "eval", "end"} and all(r["run"] in ("MLP-4", "ResidualMLP-4")
@@ -37,6 +49,7 @@ def test_sweep_runs_in_order_and_a_stop_ends_it_after_the_current_run():
     assert [(s["run"], s["index"], s["of"], s["info"]["layers"]) for s in starts] == [("PlainCNN Small", 1, 2, 10),
                                                                                      ("ResNet Small", 2, 2, 10)]
     assert records[-1]["kind"] == "done" and not records[-1]["stopped"]
+    assert starts[0]["plan"] == [{"run": "PlainCNN Small", "blocks": 5}, {"run": "ResNet Small", "blocks": 5}]
     assert [r["run"] for r in records if r["kind"] == "end"] == ["PlainCNN Small", "ResNet Small"]
 
     stop = threading.Event()
@@ -47,3 +60,28 @@ def test_sweep_runs_in_order_and_a_stop_ends_it_after_the_current_run():
             stop.set()
     assert [r["kind"] for r in seen if r["kind"] in ("start", "end", "done")] == ["start", "end", "done"]
     assert seen[-2]["stopped"] is True and seen[-1]["stopped"] is True
+
+
+def test_finished_runs_calibrate_the_estimates_and_stopped_ones_do_not(monkeypatch):
+    monkeypatch.setattr(timing, "MIN_SECONDS", 0.0)  # tiny runs count here
+    cfg = sweep_config(dataset="digits", architectures="ResNet", sizes="Small", epochs=1, train_subset=128,
+                       test_subset=32, batch_size=64)
+    stop = threading.Event()
+    for rec in run_sweep(cfg, stop=stop, device="cpu"):
+        if rec["kind"] == "step":
+            stop.set()
+    assert timing.measured_rate("cnn-digits") is None and not timing.conv_calibrated("digits")
+    list(run_sweep(cfg, device="cpu"))
+    assert timing.measured_rate("cnn-digits") > 0 and timing.conv_calibrated("digits")
+
+    seen = []  # 32x32 images: the shared model (labs.core.eta) is told, in its unit
+    monkeypatch.setattr(timing, "is_eta_unit", lambda name: True)
+    monkeypatch.setattr(eta, "observe", lambda *a: seen.append(a))
+    list(run_sweep(cfg, device="cpu"))
+    (blocks, images, seconds, device), = seen
+    assert blocks == 5 and images == 128 and 0 < seconds and device == "cpu"
+
+    assert timing.measured_rate("mlp-digits") is None
+    list(run_mlp_comparison(mlp_config(dataset="digits", depth=4, width=16, epochs=1, batch_size=64,
+                                       train_subset=256)))
+    assert timing.measured_rate("mlp-digits") > 0 and timing.measured_rate("mlp-mnist") is None and timing.mlp_seconds("digits", 4, 16, 256)[1] is True

@@ -26,7 +26,7 @@ _LOCK = threading.Lock()
 KEEP = 5  # observations kept per device: the estimate is their median
 
 
-def _speed_file():
+def speed_file():
     """$LABS_SPEED_FILE, else speed.json in the data folder."""
     from pathlib import Path
 
@@ -37,7 +37,7 @@ def _speed_file():
 
 def _observations() -> dict[str, list[float]]:
     try:
-        data = json.loads(_speed_file().read_text())
+        data = json.loads(speed_file().read_text())
         return {k: [float(v) for v in vals] for k, vals in data.items() if isinstance(vals, list)}
     except (OSError, ValueError, TypeError, AttributeError):
         return {}
@@ -52,7 +52,7 @@ def observe(blocks: float, images: float, seconds: float, device: str = "cpu") -
     with _LOCK:
         obs = _observations()
         obs[key] = (obs.get(key, []) + [blocks * images / seconds])[-KEEP:]
-        path = _speed_file()
+        path = speed_file()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")

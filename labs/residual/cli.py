@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from labs.core.errors import LabsError
+from labs.residual import timing
 from labs.residual.config import ARCHITECTURES, SIZES, estimate_sweep_seconds, mlp_config, sweep_config
 
 # Flags are read as text: the config's constraints convert and check them (one message format).
@@ -64,7 +65,7 @@ def sweep_command(args) -> int:
         cfg = sweep_config(args.preset, **over)
         print(f"PlainCNN vs ResNet on {cfg.dataset}: {cfg.architectures} x {cfg.sizes}, {cfg.epochs} epochs, "
               f"{cfg.train_subset or 'all'} train images; estimated {estimate_sweep_seconds(cfg) / 60:.1f} min on "
-              f"2 CPU cores", flush=True)
+              f"this machine's CPU ({timing.tag(timing.conv_calibrated(cfg.dataset))})", flush=True)
         records, view, table = run_sweep(cfg, device=args.device), figures.SweepView(), \
             figures.sweep_table
         kind = "sweep"

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from labs.core import eta, params
+from labs.residual import timing
 from labs.core.catalog import DATASETS
 from labs.core.params import Boolean, Interval, Options, Subset
 
@@ -107,23 +108,48 @@ def depth_in_layers(blocks: tuple[int, ...]) -> int:
     return 2 + 2 * sum(blocks)
 
 
-def estimate_sweep_seconds(cfg: SweepConfig, device: str = "cpu", n_train: int = 50_000, n_test: int = 10_000) -> float:
-    """Rough wall time of a sweep: every run trains on the subset and evaluates once per epoch."""
-    n_tr = cfg.train_subset or n_train
-    n_te = cfg.test_subset or n_test
-    total = 0.0
-    for _ in cfg.architectures:
-        for size in cfg.sizes:
-            blocks = eta.resnet_blocks(SIZES[size])
-            total += eta.train_seconds(blocks, n_tr * cfg.epochs, device)
-            total += eta.infer_seconds(blocks, n_te * cfg.epochs, device)
-    return total
+def estimate_sweep_seconds(cfg: SweepConfig, device: str = "cpu") -> float:
+    """Rough wall time of a sweep: every run trains on the subset and evaluates once per epoch (labs.residual.timing)."""
+    n_tr, n_te = split_sizes(cfg)
+    return sum(timing.conv_run_seconds(eta.resnet_blocks(SIZES[size]), cfg.dataset, n_tr, n_te, cfg.epochs, device)
+               for _ in cfg.architectures for size in cfg.sizes)
 
 
-def convergence_label(final_loss: float, best_loss: float) -> str:
-    """The seed's 'Training convergence' column, made quantitative: final train loss vs the table's best."""
+def split_sizes(cfg) -> tuple[int, int]:
+    """(train, test) images a sweep uses: the subsets, capped by the data set's splits."""
+    n_tr, n_te = timing.TRAIN_SIZES.get(cfg.dataset, 50_000), timing.TEST_SIZES.get(cfg.dataset, 10_000)
+    return min(cfg.train_subset or n_tr, n_tr), min(getattr(cfg, "test_subset", 0) or n_te, n_te)
+
+
+# "Training convergence": the final train loss placed between the best a model can reach and chance, so
+# the word depends on this run alone. 0 = the floor (0, or the entropy of the smoothed targets under label
+# smoothing), 1 = ln(num_classes), the loss of a uniform guess.
+CONVERGENCE_WORDS = ((0.10, "good"), (0.30, "fair"), (0.80, "poor"), (float("inf"), "near chance"))
+CONVERGENCE_NOTE = ("**Training convergence** is the run's final train loss as a fraction of the way from the "
+                    "lowest reachable loss (0, or the entropy of the smoothed targets with label smoothing) to "
+                    "ln(number of classes), the loss of a uniform guess: **good** <= 0.10, **fair** <= 0.30, "
+                    "**poor** <= 0.80, else **near chance**. It depends on the run alone, so it never changes when "
+                    "another run finishes; it is shown for finished runs only.")
+
+
+def loss_floor(num_classes: int, label_smoothing: float = 0.0) -> float:
+    """The lowest cross-entropy reachable with smoothed targets: their entropy."""
+    if label_smoothing <= 0:
+        return 0.0
+    hi = 1 - label_smoothing + label_smoothing / num_classes
+    lo = label_smoothing / num_classes
+    return -(hi * math.log(hi) + (num_classes - 1) * lo * math.log(lo))
+
+
+def convergence_fraction(final_loss: float, num_classes: int, label_smoothing: float = 0.0) -> float:
+    floor = loss_floor(num_classes, label_smoothing)
+    return (final_loss - floor) / (math.log(num_classes) - floor)
+
+
+def convergence_label(final_loss: float, num_classes: int, label_smoothing: float = 0.0) -> str:
+    """'good (0.06)': the word for convergence_fraction (see CONVERGENCE_NOTE) and the fraction itself."""
     if not math.isfinite(final_loss):
         return "diverged"
-    ratio = final_loss / best_loss if best_loss > 0 else 1.0
-    word = "best" if ratio <= 1.02 else "good" if ratio <= 1.15 else "slower" if ratio <= 1.4 else "poor"
-    return f"{word} (train loss {final_loss:.3f})"
+    f = convergence_fraction(final_loss, num_classes, label_smoothing)
+    word = next(w for limit, w in CONVERGENCE_WORDS if f <= limit)
+    return f"{word} ({max(f, 0):.2f})"

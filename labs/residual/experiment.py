@@ -5,10 +5,14 @@ generators interleaved record by record, so both curves grow together). Part B
 trains PlainCNN and ResNet at the seed's sizes, one run after another. Both are
 generators of plain dicts that the tab draws, the CLI prints and the tests assert on:
 
-- {"kind": "start", "run": label, "model", "params", "info", "dataset", "n_train", "epochs", "index", "of"}
-  once per run, before its first fit record ("index" of "of" runs; Part A starts both at once);
+- {"kind": "start", "run": label, "model", "params", "info", "dataset", "n_train", "n_test", "num_classes",
+  "epochs", "device", "index", "of"} once per run, before its first fit record ("index" of "of" runs; Part A
+  starts both at once); Part B's also carry "label_smoothing" and "plan" (every run of the sweep, in order, as
+  {"run", "blocks"}: what is still to come, for the time remaining);
 - every record of engine.fit ("step", "eval", "end"), with "run": label added;
 - {"kind": "done", "stopped", "seconds"} last.
+
+A run that finishes (not stopped) keeps its measured speed for later estimates (labs.residual.timing).
 """
 
 from __future__ import annotations
@@ -16,15 +20,24 @@ from __future__ import annotations
 import threading
 import time
 
+from labs.core import eta
 from labs.core.data import load_dataset
-from labs.core.engine import TrainConfig, fit, seed_everything
+from labs.core.engine import TrainConfig, fit, pick_device, seed_everything
 from labs.core.models import MODEL_TITLES, build_model, count_parameters
+from labs.residual import timing
 from labs.residual.config import ARCHITECTURES, SIZES, MLPCompareConfig, SweepConfig, depth_in_layers
 
 
-def _start(label: str, model_name: str, model, info: dict, cfg, n_train: int, index: int, of: int) -> dict:
+def _start(label: str, model_name: str, model, info: dict, cfg, data, device, index: int, of: int) -> dict:
     return {"kind": "start", "run": label, "model": model_name, "params": count_parameters(model), "info": info,
-            "dataset": cfg.dataset, "n_train": n_train, "epochs": cfg.epochs, "index": index, "of": of}
+            "dataset": cfg.dataset, "n_train": len(data.y_train), "n_test": len(data.y_test),
+            "num_classes": data.num_classes, "epochs": cfg.epochs, "device": str(pick_device(device)),
+            "index": index, "of": of}
+
+
+def _train_seconds(end: dict) -> float:
+    """A run's wall time without its evaluations."""
+    return end["seconds"] - sum(h.get("eval_seconds", 0) for h in end.get("history", []))
 
 
 def run_mlp_comparison(cfg: MLPCompareConfig, stop: threading.Event | None = None, device=None):
@@ -44,11 +57,11 @@ def run_mlp_comparison(cfg: MLPCompareConfig, stop: threading.Event | None = Non
         model = build_model(name, depth=cfg.depth, width=cfg.width, num_classes=data.num_classes, in_channels=c,
                             image_size=h)
         label = f"{MODEL_TITLES[name]}-{cfg.depth}"
-        starts.append(_start(label, name, model, {"depth": cfg.depth, "width": cfg.width}, cfg, len(data.y_train),
+        starts.append(_start(label, name, model, {"depth": cfg.depth, "width": cfg.width}, cfg, data, device,
                              i, len(names)))
         gens[label] = fit(model, data, tcfg, stop=stop, device=device)
     yield from starts
-    stopped = False
+    stopped, steps = False, []
     active = dict(gens)
     while active:  # round-robin: one record from each run in turn
         for label in list(active):
@@ -59,8 +72,13 @@ def run_mlp_comparison(cfg: MLPCompareConfig, stop: threading.Event | None = Non
             yield {**rec, "run": label}
             if rec["kind"] == "end":
                 stopped = stopped or rec["stopped"]
+                steps.append(rec["steps"])
                 del active[label]
-    yield {"kind": "done", "stopped": stopped, "seconds": round(time.perf_counter() - t0, 3)}
+    seconds = time.perf_counter() - t0
+    if not stopped:  # both ran to the end: keep the pair's speed (evaluation included) for Part A's estimate
+        timing.observe(f"mlp-{cfg.dataset}", timing.mlp_units(cfg.dataset, cfg.depth, cfg.width, max(steps) * cfg.batch_size),
+                       seconds, starts[0]["device"])
+    yield {"kind": "done", "stopped": stopped, "seconds": round(seconds, 3)}
 
 
 def run_sweep(cfg: SweepConfig, stop: threading.Event | None = None, device=None):
@@ -72,6 +90,7 @@ def run_sweep(cfg: SweepConfig, stop: threading.Event | None = None, device=None
                        schedule="onecycle", label_smoothing=cfg.label_smoothing, augment=cfg.augment and h >= 32,
                        seed=cfg.seed, log_every=cfg.log_every, grad_norms=False)
     plan = [(a, s) for s in SIZES for a in ARCHITECTURES if a in cfg.architectures and s in cfg.sizes]
+    plan_info = [{"run": f"{a} {s}", "blocks": eta.resnet_blocks(SIZES[s])} for a, s in plan]
     for i, (arch, size) in enumerate(plan, start=1):
         if stop is not None and stop.is_set():
             break
@@ -81,12 +100,19 @@ def run_sweep(cfg: SweepConfig, stop: threading.Event | None = None, device=None
         label = f"{arch} {size}"
         info = {"architecture": arch, "size": size, "blocks": list(SIZES[size]),
                 "layers": depth_in_layers(SIZES[size])}
-        yield _start(label, ARCHITECTURES[arch], model, info, cfg, len(data.y_train), i, len(plan))
+        yield {**_start(label, ARCHITECTURES[arch], model, info, cfg, data, device, i, len(plan)),
+               "label_smoothing": cfg.label_smoothing, "plan": plan_info}
         end = {}
         for rec in fit(model, data, tcfg, stop=stop, device=device):
             end = rec
             yield {**rec, "run": label}
         if end.get("stopped"):
             break
+        if end:  # finished: this machine's speed calibrates later estimates
+            blocks, images = eta.resnet_blocks(SIZES[size]), end["steps"] * cfg.batch_size
+            if timing.is_eta_unit(cfg.dataset):
+                eta.observe(blocks, images, _train_seconds(end), end["device"])
+            else:
+                timing.observe(f"cnn-{cfg.dataset}", blocks * images, end["seconds"], end["device"])
     yield {"kind": "done", "stopped": stop is not None and stop.is_set(),
            "seconds": round(time.perf_counter() - t0, 3)}

@@ -8,9 +8,10 @@ from labs import ui
 from labs.core import eta, plots
 from labs.core.catalog import DATASETS, availability_message, is_available
 from labs.core.errors import LabsError
-from labs.residual import figures
-from labs.residual.config import (ARCHITECTURES, MLP_PRESETS, SIZES, MLPCompareConfig, SweepConfig,
-                                  estimate_sweep_seconds, sweep_config)
+from labs.residual import figures, timing
+from labs.residual.config import (ARCHITECTURES, CONVERGENCE_NOTE, MLP_PRESETS, SIZES, MLPCompareConfig, SweepConfig,
+                                  estimate_sweep_seconds, split_sizes, sweep_config)
+from labs.residual.tables import MLP_TABLE_NOTE
 
 INTRO = """### ResNet replication: is depth a gift or a burden?
 He et al. (2016) found that a deeper *plain* network can train **worse** than a shallower one (the degradation
@@ -55,18 +56,54 @@ def train_sweep(dataset, archs, sizes, epochs, train_subset, test_subset, batch_
                              fold=view.add, stop=stop)
 
 
-def sweep_eta(archs, sizes, epochs, train_subset, test_subset) -> str:
+def data_name(name: str) -> str:
+    return "digits" if name == "digits" else DATASETS[name].title
+
+
+def mlp_note(dataset, depth, width, epochs, train_subset) -> str:
+    """Part A's estimate for the form as it stands (labs.residual.timing), worded for the chosen data set."""
     try:
-        cfg = ui.config(SweepConfig, architectures=archs, sizes=sizes, epochs=epochs, train_subset=train_subset,
-                        test_subset=test_subset)
+        cfg = ui.config(MLPCompareConfig, dataset=dataset, depth=depth, width=width, epochs=epochs,
+                        train_subset=train_subset)
+    except LabsError as err:
+        return f"⚠️ {err}"
+    n_all = timing.TRAIN_SIZES[cfg.dataset]
+    n = min(cfg.train_subset or n_all, n_all)
+    seconds, measured = timing.mlp_seconds(cfg.dataset, cfg.depth, cfg.width, n * cfg.epochs, "cpu")
+    what = f"full {data_name(cfg.dataset)}" if n == n_all else data_name(cfg.dataset)
+    return (f"{what}: {n:,} train images, {cfg.epochs} epochs, both models: about **{eta.format_seconds(seconds)}** "
+            f"on this machine's CPU ({timing.tag(measured)}). Preset *full*: {MLP_PRESETS['full']['epochs']} epochs.")
+
+
+def mlp_data_changed(dataset, depth, width, epochs, train_subset):
+    return (data_note(dataset), gr.update(label=f"Train images (0 = all {timing.TRAIN_SIZES[dataset]:,})"),
+            mlp_note(dataset, depth, width, epochs, train_subset))
+
+
+def sweep_eta(dataset, archs, sizes, epochs, train_subset, test_subset) -> str:
+    try:
+        cfg = ui.config(SweepConfig, dataset=dataset, architectures=archs, sizes=sizes, epochs=epochs,
+                        train_subset=train_subset, test_subset=test_subset)
     except LabsError as err:  # shown in place of the estimate while the form is incomplete
         return f"⚠️ {err}"
     cpu = eta.format_seconds(estimate_sweep_seconds(cfg, "cpu"))
     gpu = eta.format_seconds(estimate_sweep_seconds(cfg, "cuda"))
     runs = len(cfg.architectures) * len(cfg.sizes)
-    n = cfg.train_subset or 50_000
-    return (f"**{runs} runs x {cfg.epochs} epochs x {n:,} images.** Estimated time: **{cpu} on a 2-core CPU**, "
-            f"{gpu} on one H200 GPU.")
+    n, _ = split_sizes(cfg)
+    return (f"**{runs} runs x {cfg.epochs} epochs x {n:,} {data_name(cfg.dataset)} train images.** Estimated time: "
+            f"**{cpu} on this machine's CPU** ({timing.tag(timing.conv_calibrated(cfg.dataset, 'cpu'))}), {gpu} on "
+            f"one H200 GPU ({timing.tag(timing.conv_calibrated(cfg.dataset, 'cuda'))}).")
+
+
+def table_title(dataset: str) -> str:
+    return ("Results (the seed's table)" if dataset == "cifar10" else
+            f"Results ({data_name(dataset)}, not comparable to the seed's CIFAR-10 table)")
+
+
+def sweep_data_changed(dataset, archs, sizes, epochs, train_subset, test_subset):
+    return (data_note(dataset), gr.update(label=f"Train images (0 = all {timing.TRAIN_SIZES[dataset]:,})"),
+            gr.update(label=f"Test images (0 = all {timing.TEST_SIZES[dataset]:,})"),
+            gr.update(label=table_title(dataset)), sweep_eta(dataset, archs, sizes, epochs, train_subset, test_subset))
 
 
 def apply_preset(preset):
@@ -91,24 +128,31 @@ def build(tab: gr.Tab | None = None) -> None:
                 with gr.Row():
                     mlp_lr = gr.Number(value=m.lr, label="Adam peak learning rate (OneCycle)")
                     mlp_bs = gr.Number(value=m.batch_size, precision=0, label="Batch size")
-                    mlp_subset = gr.Number(value=m.train_subset, precision=0, label="Train images (0 = all)")
+                    mlp_subset = gr.Number(value=m.train_subset, precision=0,
+                                           label=f"Train images (0 = all {timing.TRAIN_SIZES[default_mlp]:,})")
                     mlp_seed = gr.Number(value=m.seed, precision=0, label="Seed")
-            mlp_note = gr.Markdown(data_note(default_mlp), elem_classes="labs-note")
-            gr.Markdown(f"Defaults: full MNIST, {m.epochs} epochs, about 15 s on an idle 2-core CPU. "
-                        f"Preset *full*: {MLP_PRESETS['full']['epochs']} epochs.", elem_classes="labs-note")
+            mlp_data_md = gr.Markdown(data_note(default_mlp), elem_classes="labs-note")
+            mlp_est = gr.Markdown(mlp_note(default_mlp, m.depth, m.width, m.epochs, m.train_subset),
+                                  elem_classes="labs-note", elem_id="lab1-mlp-estimate")
             with gr.Row():
                 mlp_go = gr.Button("Train both", variant="primary")
-                mlp_stop = gr.Button("Stop", variant="stop")
-            mlp_status = gr.Markdown("")
+                mlp_stop = gr.Button("Stop", variant="stop", elem_id="lab1-mlp-stop")
+            mlp_status = gr.Markdown("", elem_id="lab1-mlp-status")
             with gr.Row():
                 mlp_loss = gr.Plot(plots.empty_figure("Training loss"), label="Training loss", show_label=False)
                 mlp_acc = gr.Plot(plots.empty_figure("Test accuracy"), label="Test accuracy", show_label=False)
             mlp_grad = gr.Plot(plots.empty_figure("Gradient norm per layer"), label="Gradient norms", show_label=False)
-            mlp_table = gr.Dataframe(figures.mlp_table(None), label="Summary", interactive=False)
-            mlp_data.change(data_note, mlp_data, mlp_note)
+            mlp_table = gr.Dataframe(figures.mlp_table(None), label="Summary", interactive=False,
+                                     elem_id="lab1-mlp-table")
+            gr.Markdown(MLP_TABLE_NOTE, elem_classes="labs-note")
+            mlp_form = [mlp_data, depth, width, mlp_epochs, mlp_subset]
+            mlp_data.change(mlp_data_changed, mlp_form, [mlp_data_md, mlp_subset, mlp_est], queue=False)
+            for comp in mlp_form[1:]:
+                comp.change(mlp_note, mlp_form, mlp_est, queue=False)
             mlp_go.click(train_mlp, [mlp_data, depth, width, mlp_epochs, mlp_lr, mlp_bs, mlp_subset, mlp_seed],
                          [mlp_loss, mlp_acc, mlp_grad, mlp_table, mlp_status], api_name="train_mlp",
-                         show_progress_on=[mlp_status], concurrency_id="train", concurrency_limit=1)
+                         show_progress_on=[mlp_status], concurrency_id="train", concurrency_limit=1
+                         ).then(mlp_note, mlp_form, mlp_est, queue=False)  # a finished run calibrates the estimate
             ui.stop_button(mlp_stop, SCOPE, mlp_status, api_name="stop_mlp")
 
         with gr.Tab("B. PlainCNN vs ResNet"):
@@ -122,8 +166,10 @@ def build(tab: gr.Tab | None = None) -> None:
                 preset = gr.Radio([("Quick (2-core CPU)", "quick"), ("Full size (GPU reference)", "full")],
                                   value="quick", label="Preset")
                 epochs = gr.Number(value=s.epochs, precision=0, label="Epochs per run")
-                n_train = gr.Number(value=s.train_subset, precision=0, label="Train images (0 = all 50,000)")
-                n_test = gr.Number(value=s.test_subset, precision=0, label="Test images (0 = all 10,000)")
+                n_train = gr.Number(value=s.train_subset, precision=0,
+                                    label=f"Train images (0 = all {timing.TRAIN_SIZES[default_cnn]:,})")
+                n_test = gr.Number(value=s.test_subset, precision=0,
+                                   label=f"Test images (0 = all {timing.TEST_SIZES[default_cnn]:,})")
             with gr.Accordion("Optimiser", open=False):
                 with gr.Row():
                     batch = gr.Number(value=s.batch_size, precision=0, label="Batch size")
@@ -131,23 +177,27 @@ def build(tab: gr.Tab | None = None) -> None:
                     augment = gr.Checkbox(value=s.augment, label="Random crop + flip")
                     seed = gr.Number(value=s.seed, precision=0, label="Seed")
             cnn_note = gr.Markdown(data_note(default_cnn), elem_classes="labs-note")
-            eta = gr.Markdown(sweep_eta(s.architectures, s.sizes, s.epochs, s.train_subset, s.test_subset))
+            eta_md = gr.Markdown(sweep_eta(default_cnn, s.architectures, s.sizes, s.epochs, s.train_subset,
+                                           s.test_subset), elem_id="lab1-sweep-estimate")
             with gr.Row():
                 cnn_go = gr.Button("Train selected runs", variant="primary")
-                cnn_stop = gr.Button("Stop", variant="stop")
-            cnn_status = gr.Markdown("")
+                cnn_stop = gr.Button("Stop", variant="stop", elem_id="lab1-sweep-stop")
+            cnn_status = gr.Markdown("", elem_id="lab1-sweep-status")
             with gr.Row():
                 cnn_loss = gr.Plot(plots.empty_figure("Training loss per run"), label="Training loss", show_label=False)
                 cnn_acc = gr.Plot(plots.empty_figure("Test accuracy per run"), label="Test accuracy", show_label=False)
-            with gr.Row():
-                cnn_depth = gr.Plot(plots.empty_figure("Test accuracy vs depth"), label="Accuracy vs depth", show_label=False)
-                cnn_table = gr.Dataframe(figures.sweep_table(None), label="Results (the seed's table)",
-                                         interactive=False)
-            cnn_data.change(data_note, cnn_data, cnn_note)
+            cnn_depth = gr.Plot(plots.empty_figure("Test accuracy vs depth"), label="Accuracy vs depth",
+                                show_label=False)
+            cnn_table = gr.Dataframe(figures.sweep_table(None), label=table_title(default_cnn), interactive=False,
+                                     elem_id="lab1-sweep-table")
+            gr.Markdown(CONVERGENCE_NOTE, elem_classes="labs-note")
+            sweep_form = [cnn_data, archs, sizes, epochs, n_train, n_test]
+            cnn_data.change(sweep_data_changed, sweep_form, [cnn_note, n_train, n_test, cnn_table, eta_md], queue=False)
             preset.change(apply_preset, preset, [epochs, n_train, n_test, batch, lr])
-            for comp in (archs, sizes, epochs, n_train, n_test):
-                comp.change(sweep_eta, [archs, sizes, epochs, n_train, n_test], eta, queue=False)
+            for comp in sweep_form[1:]:
+                comp.change(sweep_eta, sweep_form, eta_md, queue=False)
             cnn_go.click(train_sweep, [cnn_data, archs, sizes, epochs, n_train, n_test, batch, lr, augment, seed],
                          [cnn_loss, cnn_acc, cnn_depth, cnn_table, cnn_status], api_name="train_sweep",
-                         show_progress_on=[cnn_status], concurrency_id="train", concurrency_limit=1)
+                         show_progress_on=[cnn_status], concurrency_id="train", concurrency_limit=1
+                         ).then(sweep_eta, sweep_form, eta_md, queue=False)  # a finished run calibrates the estimate
             ui.stop_button(cnn_stop, SCOPE, cnn_status, api_name="stop_sweep")
