@@ -31,6 +31,12 @@ needs_real_data = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def own_speed_file(tmp_path_factory, monkeypatch):
+    """Each test starts uncalibrated: speeds a run measured (labs.core.eta) stay in that test's own file."""
+    monkeypatch.setenv("LABS_SPEED_FILE", str(tmp_path_factory.mktemp("speed") / "speed.json"))
+
+
 @contextlib.contextmanager
 def serve_tab(module):
     """One lab's tab alone in a launched gr.Blocks, queued as app.py queues; yields its URL."""
