@@ -86,3 +86,14 @@ def test_cli_summary_line():
     done = {**RECORD, "kind": "done"}
     assert figures.summary_text(done) == "(9 words · caption 1.2 s · story 0.5 s · 24 tokens/s · seed 5)"
     assert figures.summary_text({**done, "stopped": True}).startswith("(stopped · 9 words")
+
+
+def test_a_running_story_says_how_long_is_left_at_most():
+    from labs.story import figures
+    from labs.story.config import LENGTHS
+
+    r = {"kind": "story", "word_count": 20, "caption_seconds": 1.0, "tokens": 30, "story_seconds": 1.0,
+         "tokens_per_second": 30.0, "first_token_seconds": 0.1, "seed": 1, "load_seconds": 0.0, "length": "short"}
+    line = figures.stats_markdown(r)
+    assert line.startswith("generating… · at most ") and f"{(LENGTHS['short'] - 30) / 30:.0f} s left" in line
+    assert "left" not in figures.stats_markdown({**r, "kind": "done", "stopped": False})

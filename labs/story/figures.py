@@ -5,6 +5,8 @@ Pure functions of tell_story's records (labs.story.experiment), shared by the ta
 
 from __future__ import annotations
 
+from labs.story.config import LENGTHS
+
 
 def stats_markdown(r: dict) -> str:
     """The tab's status line under the story: what is happening, then words, timings and seed."""
@@ -19,6 +21,10 @@ def stats_markdown(r: dict) -> str:
     parts.append(f"seed {r['seed']}")
     if r["load_seconds"] >= 0.5:
         parts.append(f"models loaded in {r['load_seconds']:.1f} s")
+    budget = LENGTHS.get(r.get("length"))  # tokens the length preset allows
+    if r["kind"] == "story" and budget and r["tokens_per_second"] > 0:
+        left = max(budget - r["tokens"], 0) / r["tokens_per_second"]
+        parts.insert(0, f"at most {left:.0f} s left")  # the token budget at this pace; an early end comes sooner
     if r["kind"] != "done":
         parts.insert(0, "generating…")
     elif r["stopped"]:
