@@ -63,25 +63,33 @@ def test_sweep_runs_in_order_and_a_stop_ends_it_after_the_current_run():
 
 
 def test_finished_runs_calibrate_the_estimates_and_stopped_ones_do_not(monkeypatch):
-    monkeypatch.setattr(timing, "MIN_SECONDS", 0.0)  # tiny runs count here
+    calls = []  # what the runs hand to the shared speed store (labs.core.eta), in its units
+    monkeypatch.setattr(eta, "observe_rate", lambda kind, units, seconds, device="cpu":
+                        calls.append((kind, units, seconds > 0, device)))
     cfg = sweep_config(dataset="digits", architectures="ResNet", sizes="Small", epochs=1, train_subset=128,
                        test_subset=32, batch_size=64)
     stop = threading.Event()
     for rec in run_sweep(cfg, stop=stop, device="cpu"):
         if rec["kind"] == "step":
             stop.set()
-    assert timing.measured_rate("cnn-digits") is None and not timing.conv_calibrated("digits")
+    assert calls == []  # a stopped run says nothing about speed
     list(run_sweep(cfg, device="cpu"))
-    assert timing.measured_rate("cnn-digits") > 0 and timing.conv_calibrated("digits")
+    assert calls == [("cnn-digits", 5 * 128, True, "cpu")]  # ResNet[2,2] = 5 blocks, 2 steps x 64 images
 
-    seen = []  # 32x32 images: the shared model (labs.core.eta) is told, in its unit
+    calls.clear()  # 32x32 images: the shared model's own kind
     monkeypatch.setattr(timing, "is_eta_unit", lambda name: True)
-    monkeypatch.setattr(eta, "observe", lambda *a: seen.append(a))
     list(run_sweep(cfg, device="cpu"))
-    (blocks, images, seconds, device), = seen
-    assert blocks == 5 and images == 128 and 0 < seconds and device == "cpu"
+    assert calls == [(eta.BLOCKS, 5 * 128, True, "cpu")]
 
-    assert timing.measured_rate("mlp-digits") is None
+    calls.clear()
     list(run_mlp_comparison(mlp_config(dataset="digits", depth=4, width=16, epochs=1, batch_size=64,
                                        train_subset=256)))
-    assert timing.measured_rate("mlp-digits") > 0 and timing.measured_rate("mlp-mnist") is None and timing.mlp_seconds("digits", 4, 16, 256)[1] is True
+    assert [(kind, units) for kind, units, _, _ in calls] == [("mlp-digits", timing.mlp_units("digits", 4, 16, 256))]
+
+
+def test_a_measured_speed_replaces_the_reference_one():
+    assert timing.measured_rate("mlp-digits") is None and timing.mlp_seconds("digits", 4, 16, 256)[1] is False
+    timing.observe("mlp-digits", units=1000.0, seconds=10.0)
+    assert timing.measured_rate("mlp-digits") == 100.0
+    seconds, measured = timing.mlp_seconds("digits", 4, 16, 256)
+    assert measured and seconds == timing.mlp_units("digits", 4, 16, 256) / 100.0

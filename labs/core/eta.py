@@ -23,7 +23,7 @@ INFER_SPEEDUP = 3.0                                  # inference images/s over t
 
 
 _LOCK = threading.Lock()
-KEEP = 5  # observations kept per device: the estimate is their median
+KEEP = 5  # observations kept per kind and device: the estimate is their median
 
 
 def speed_file():
@@ -43,15 +43,20 @@ def _observations() -> dict[str, list[float]]:
         return {}
 
 
-def observe(blocks: float, images: float, seconds: float, device: str = "cpu") -> None:
-    """Keep the speed a finished training run measured on this machine (block-images per second), so later
-    estimates are calibrated to it. Runs shorter than 2 s say little and are ignored."""
-    if seconds < 2 or images <= 0 or blocks <= 0:
+def _key(kind: str, device) -> str:
+    return f"{kind}:{'cuda' if str(device).startswith('cuda') else 'cpu'}"
+
+
+def observe_rate(kind: str, units: float, seconds: float, device: str = "cpu") -> None:
+    """Keep the speed (units of work per second) a finished run of `kind` measured on this machine. Labs whose
+    work this module's unit does not describe (Lab 1's MLPs: multiply-adds) keep their own kinds here.
+    Runs shorter than 2 s say little and are ignored."""
+    if seconds < 2 or units <= 0:
         return
-    key = "cuda" if str(device).startswith("cuda") else "cpu"
+    key = _key(kind, device)
     with _LOCK:
         obs = _observations()
-        obs[key] = (obs.get(key, []) + [blocks * images / seconds])[-KEEP:]
+        obs[key] = (obs.get(key, []) + [units / seconds])[-KEEP:]
         path = speed_file()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,16 +67,30 @@ def observe(blocks: float, images: float, seconds: float, device: str = "cpu") -
             pass  # a read-only cache only costs calibration
 
 
+def measured_rate(kind: str, device: str = "cpu") -> float | None:
+    """The median of this machine's last KEEP speeds of `kind`, or None before the first."""
+    vals = _observations().get(_key(kind, device))
+    return statistics.median(vals) if vals else None
+
+
+BLOCKS = "resnet-block-images"  # this module's own kind: one ResNet basic block on one 32x32 image
+
+
+def observe(blocks: float, images: float, seconds: float, device: str = "cpu") -> None:
+    """Keep the speed of a finished training run of a `blocks`-block ResNet/PlainCNN on 32x32 images."""
+    if blocks > 0 and images > 0:
+        observe_rate(BLOCKS, blocks * images, seconds, device)
+
+
 def calibrated(device: str = "cpu") -> bool:
     """Whether estimates on `device` come from this machine's own measured runs."""
-    return bool(_observations().get("cuda" if str(device).startswith("cuda") else "cpu"))
+    return measured_rate(BLOCKS, device) is not None
 
 
 def block_rate(device: str = "cpu") -> float:
     """Block-images per second in training: the median this machine measured, else the reference figure."""
-    key = "cuda" if str(device).startswith("cuda") else "cpu"
-    measured = _observations().get(key)
-    return statistics.median(measured) if measured else TRAIN_IMAGES_PER_S[key] * RESNET77_BLOCKS
+    return measured_rate(BLOCKS, device) or TRAIN_IMAGES_PER_S["cuda" if str(device).startswith("cuda") else "cpu"] \
+        * RESNET77_BLOCKS
 
 
 def train_seconds(blocks: float, images: float, device: str = "cpu") -> float:

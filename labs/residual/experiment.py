@@ -76,8 +76,8 @@ def run_mlp_comparison(cfg: MLPCompareConfig, stop: threading.Event | None = Non
                 del active[label]
     seconds = time.perf_counter() - t0
     if not stopped:  # both ran to the end: keep the pair's speed (evaluation included) for Part A's estimate
-        timing.observe(f"mlp-{cfg.dataset}", timing.mlp_units(cfg.dataset, cfg.depth, cfg.width, max(steps) * cfg.batch_size),
-                       seconds, starts[0]["device"])
+        units = timing.mlp_units(cfg.dataset, cfg.depth, cfg.width, max(steps) * cfg.batch_size)
+        timing.observe(f"mlp-{cfg.dataset}", units, seconds, starts[0]["device"])
     yield {"kind": "done", "stopped": stopped, "seconds": round(seconds, 3)}
 
 

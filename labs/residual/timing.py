@@ -2,7 +2,7 @@
 
 - Part B's conv nets on 32x32 images use the shared model (labs.core.eta): one ResNet block on one 32x32 image is
   its unit, and experiment.py calls `eta.observe` when such a run finishes, so estimates follow this machine.
-- What eta's unit does not describe is measured here, the same way, in <data dir>/lab1_speed.json: Part A's MLPs
+- What eta's unit does not describe is kept in eta's file under Lab 1's own kinds: Part A's MLPs
   (cost in million multiply-adds per image, both models, evaluation included, per data set) and conv nets on smaller images
   (the 8x8 digits, where per-step overhead, not arithmetic, sets the speed). Until a finished run has measured
   them, the reference figures below stand in and the page says "not calibrated yet".
@@ -10,10 +10,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import statistics
-import threading
 
 from labs.core import eta
 from labs.core.catalog import DATASETS
@@ -21,9 +17,6 @@ from labs.core.catalog import DATASETS
 # Million multiply-add-images per second, both MLPs of Part A together, evaluation included:
 # MLP-16 x 128 on MNIST (0.33 M MACs per image) trained 2 x 2 epochs x 60,000 images in ~24 s on 2 idle cores.
 MLP_REF_RATE = {"cpu": 3300.0, "cuda": 10_000.0}
-KEEP = 5
-MIN_SECONDS = 2.0  # shorter runs say little about speed
-_LOCK = threading.Lock()
 
 # Images per split, for the texts (the tab must not load a data set to word a label).
 TRAIN_SIZES = {"digits": 1437, "mnist": 60_000, "cifar10": 50_000, "cifar100": 50_000, "svhn": 73_257}
@@ -34,39 +27,13 @@ def _dev(device) -> str:
     return "cuda" if str(device).startswith("cuda") else "cpu"
 
 
-def _file():
-    return eta.speed_file().with_name("lab1_speed.json")  # beside eta's file ($LABS_SPEED_FILE or the data folder)
-
-
-def _read() -> dict[str, list[float]]:
-    try:
-        data = json.loads(_file().read_text())
-        return {k: [float(v) for v in vals] for k, vals in data.items() if isinstance(vals, list)}
-    except (OSError, ValueError, TypeError, AttributeError):
-        return {}
-
-
 def observe(kind: str, units: float, seconds: float, device: str = "cpu") -> None:
     """Keep a finished run's speed (units per second) for `kind` ("mlp-mnist", "cnn-digits", ...) on this machine."""
-    if seconds < MIN_SECONDS or units <= 0:
-        return
-    key = f"{kind}:{_dev(device)}"
-    with _LOCK:
-        obs = _read()
-        obs[key] = (obs.get(key, []) + [units / seconds])[-KEEP:]
-        path = _file()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(obs))
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only cache only costs calibration
+    eta.observe_rate(kind, units, seconds, device)
 
 
 def measured_rate(kind: str, device: str = "cpu") -> float | None:
-    vals = _read().get(f"{kind}:{_dev(device)}")
-    return statistics.median(vals) if vals else None
+    return eta.measured_rate(kind, device)
 
 
 # ---- Part A: the two MLPs ----
