@@ -157,20 +157,14 @@ class Text:
 
 
 @dataclass(frozen=True)
-class Name:
+class Name(Text):
     """A file's name in a known folder (a checkpoint), never a path: a page must not pick files."""
-
-    max_len: int = 200
 
     def describe(self) -> str:
         return f"a name from the list (no folders, at most {self.max_len} characters)"
 
-    def convert(self, value):
-        return "" if value is None else str(value).strip()
-
     def is_valid(self, value) -> bool:
-        return (isinstance(value, str) and len(value) <= self.max_len and "/" not in value and "\\" not in value
-                and not value.startswith("."))
+        return super().is_valid(value) and "/" not in value and "\\" not in value and not value.startswith(".")
 
 
 @dataclass(frozen=True)
