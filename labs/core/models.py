@@ -172,7 +172,8 @@ MODEL_TITLES = {"mlp": "MLP", "residual_mlp": "ResidualMLP", "plain_cnn": "Plain
                 "conv_autoencoder": "Autoencoder"}
 
 
-CLASSIFIERS = tuple(name for name, cls in MODELS.items() if getattr(cls, "objective", "classification") == "classification")
+CLASSIFIERS = tuple(name for name, cls in MODELS.items()
+                    if getattr(cls, "objective", "classification") == "classification")
 
 
 def objective_of(model_name: str) -> str:
