@@ -30,3 +30,13 @@ def test_short_runs_and_a_damaged_file_change_nothing(cache):
     assert not eta.calibrated("cpu")
     (cache / "speed.json").write_text("{not json")
     assert eta.block_rate("cuda") == eta.TRAIN_IMAGES_PER_S["cuda"] * eta.RESNET77_BLOCKS
+
+
+def test_time_left_is_computed_and_worded_once_for_every_lab():
+    assert eta.seconds_left(10.0, 5, 20) == pytest.approx(30.0)
+    assert eta.seconds_left(10.0, 25, 20) == 0.0
+    assert eta.format_left(eta.seconds_left(0.0, 0, 20)) == "time left: measuring…"
+    assert eta.format_left(None) == "time left: measuring…"
+    assert eta.format_left(0.4) == "less than 1 s left"
+    assert eta.format_left(30.0) == "about 30 s left"
+    assert eta.format_left(600.0) == "about 10 min left"

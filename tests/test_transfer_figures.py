@@ -152,11 +152,11 @@ def test_time_left_from_the_runs_own_records():
     # run 3 of 3: 8 s for 10 steps -> 20 steps x 0.8 s + 3 evals x 1 s (measured) = 19 s; no run after it
     assert finetune_left(live, per_run_estimate=999) == pytest.approx(19)
     status = finetune_status(_rec("step", "Adam / Freeze all early", 0.5, run_index=2, runs=3, seconds=8.0), live, 999)
-    assert status == "run 3/3: **Adam / Freeze all early** · epoch 0.5/3 · 8 s · ~19 s left"
+    assert status == "run 3/3: **Adam / Freeze all early** · epoch 0.5/3 · 8 s · about 19 s left"
     fresh = LiveCurves()
     fresh.add({"kind": "start", "runs": ["a", "b"], "n_train": 10, "n_test": 10})
     assert finetune_left(fresh, per_run_estimate=60) == 120  # nothing measured yet: eta's estimate per run
-    assert "~2 min left" in finetune_status({"kind": "start", "runs": ["a", "b"], "n_train": 10, "n_test": 10},
+    assert "about 2 min left" in finetune_status({"kind": "start", "runs": ["a", "b"], "n_train": 10, "n_test": 10},
                                             fresh, 60)
     assert left(None) == "" and left(float("nan")) == ""
 
@@ -164,14 +164,14 @@ def test_time_left_from_the_runs_own_records():
 def test_svm_and_source_status_lines_show_what_is_left():
     progress = {"kind": "progress", "stage": "features (train)", "done": 2500, "total": 10000, "images_done": 2500,
                 "images_total": 12000, "seconds": 5.0, "fit_estimate": 0.5}
-    assert svm_status(progress, 99) == "features (train): 2,500 / 10,000 · ~20 s left"  # 9,500 x 2 ms + 0.5 s
+    assert svm_status(progress, 99) == "features (train): 2,500 / 10,000 · about 20 s left"  # 9,500 x 2 ms + 0.5 s
     fitting = {"kind": "fitting", "n_train": 10000, "feature_dim": 32, "seconds": 24.0, "estimate": 0.5}
-    assert svm_status(fitting, 99) == "fitting LinearSVC on 10,000 x 32 features… · <1 s left"
+    assert svm_status(fitting, 99) == "fitting LinearSVC on 10,000 x 32 features… · less than 1 s left"
     done = {"kind": "done", "stopped": False, "test_acc": 0.207, "fit_seconds": 3.1}
     assert svm_status(done, 99) == "done: test accuracy 20.7% (LinearSVC fit 3.1 s)"
     src = SourceProgress(epochs=2, estimate=300)
     assert src({"kind": "start", "model": "resnet", "parameters": 5, "n_train": 100, "dataset": "cifar10",
-                "n_test": 1000}).endswith("· ~5 min left")
+                "n_test": 1000}).endswith("· about 5 min left")
     line = src({"kind": "step", "step": 10, "total_steps": 40, "seconds": 10.0, "train_loss": 2.0,
                 "images_per_s": 100})
-    assert line.endswith("· ~37 s left")  # 30 steps x 1 s + 2 evals x 1,000 / (100 x 3) img/s
+    assert line.endswith("· about 37 s left")  # 30 steps x 1 s + 2 evals x 1,000 / (100 x 3) img/s

@@ -115,3 +115,17 @@ def format_seconds(seconds: float) -> str:
     if seconds > 90:
         return f"{seconds / 60:.0f} min"
     return f"{seconds:.0f} s"
+
+
+def seconds_left(seconds: float, step: int, total: int) -> float:
+    """Seconds left of a run that took `seconds` for `step` of its `total` steps, at the pace so far (nan before
+    the first step). fit's "step" records carry all three."""
+    return seconds / step * max(total - step, 0) if step > 0 else float("nan")
+
+
+def format_left(seconds: float | None) -> str:
+    """The one wording of time left in every running status: 'about 12 s left', 'less than 1 s left', or
+    'time left: measuring…' while no speed is known yet."""
+    if seconds is None or seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return "time left: measuring…"
+    return "less than 1 s left" if seconds < 1 else f"about {format_seconds(seconds)} left"

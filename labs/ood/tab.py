@@ -55,11 +55,8 @@ def _live_outputs(rec: dict):
 def _live(cfg: LiveConfig, request: gr.Request | None):
     from labs.ood import experiment as ex
 
-    stop = ui.start(LIVE, request, supersede=True)
-    try:  # a superseded stream draws nothing more: the newer one owns the plots
+    with ui.job(LIVE, request, supersede=True) as stop:  # a superseded stream draws nothing more: the newer one
         yield from ui.stream(ex.live(cfg, stop), lambda rec: SKIP4 if stop.is_set() else _live_outputs(rec), stop=stop)
-    finally:
-        ui.finish(LIVE, request, stop)
 
 
 @ui.handler
@@ -126,12 +123,9 @@ def _protocol(cfg: GridConfig, request: gr.Request | None, compare: bool):
         return (*out, gr.update(value=tables.comparison_table([]), label=tables.comparison_label(state, done, total)),
                 figures.comparison_bars([]), gr.skip())
 
-    stop = ui.start(GRID, request)
-    try:
+    with ui.job(GRID, request) as stop:
         yield from ui.stream(ex.run(cfg, stop, compare=compare), render, fold=fold, stop=stop,
                              urgent=lambda rec: rec["kind"] not in ("setting", "progress"))
-    finally:
-        ui.finish(GRID, request, stop)
 
 
 @ui.handler
@@ -156,17 +150,16 @@ def estimate_text(seconds: float) -> str:
     return f"≈ {format_seconds(seconds)}, {how}"
 
 
-def _training(records, scope: str, request: gr.Request | None, stop, render):
+def _training(scope: str, request: gr.Request | None, train, render):
+    """Stream `train(stop)` (a train_and_save generator) through `render`, under this session's stop flag."""
     total = {}  # eval records carry no total_steps: the latest step's, so every line says how long is left
 
     def with_total(rec):
         total.update({k: rec[k] for k in ("total_steps",) if k in rec})
         return render({**total, **rec})
 
-    try:
-        yield from ui.stream(records, with_total, stop=stop, urgent=lambda rec: rec["kind"] != "step")
-    finally:
-        ui.finish(scope, request, stop)
+    with ui.job(scope, request) as stop:
+        yield from ui.stream(train(stop), with_total, stop=stop, urgent=lambda rec: rec["kind"] != "step")
 
 
 @ui.handler
@@ -175,7 +168,6 @@ def train_classifier(train_images, epochs, request: gr.Request = None):
     from labs.ood import experiment as ex
 
     cfg = ui.config(QuickClassifierConfig, train_images=train_images, epochs=epochs)
-    stop = ui.start(TRAIN, request)
 
     def render(rec):
         text = tables.training_status(rec, "the quick classifier", estimate_text(quick_classifier_seconds(cfg)))
@@ -183,7 +175,7 @@ def train_classifier(train_images, epochs, request: gr.Request = None):
             return text, gr.skip(), gr.skip()
         return text, gr.update(choices=ex.checkpoint_choices(), value=Path(rec["path"]).stem), gr.update(visible=False)
 
-    yield from _training(ex.train_classifier(cfg, stop), TRAIN, request, stop, render)
+    yield from _training(TRAIN, request, lambda stop: ex.train_classifier(cfg, stop), render)
 
 
 @ui.handler
@@ -191,13 +183,11 @@ def train_autoencoder(request: gr.Request = None):
     """Train the autoencoder (its recipe) into the checkpoint folder: its status line."""
     from labs.ood import experiment as ex
 
-    stop = ui.start(GRID, request)
-
     def render(rec):
         text = tables.training_status(rec, "the autoencoder", estimate_text(autoencoder_seconds(AutoencoderConfig())))
         return f"{tables.autoencoder_note(Path(rec['path']), '')} {text}" if rec["kind"] == "saved" else text
 
-    yield from _training(ex.train_autoencoder(AutoencoderConfig(), stop), GRID, request, stop, render)
+    yield from _training(GRID, request, lambda stop: ex.train_autoencoder(AutoencoderConfig(), stop), render)
 
 
 def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labs.core import metrics
-from labs.core.eta import format_seconds
+from labs.core import eta, metrics
 
 SHORT = {"FPR@95": "FPR95", "Detection error": "Det. err", "threshold@95": "thr@95"}  # full name -> column name
 METRIC_COLUMNS = ["detector", "AUROC", "FPR95", "AUPR-in", "AUPR-out", "Det. err", "thr@95"]
@@ -31,10 +30,7 @@ COMPARISON_LEGEND = ("Each detector at its setting chosen on the validation half
 
 
 def left(seconds: float | None) -> str:
-    """'about 12 s left' / 'less than 1 s left' / 'time left: measuring…' (no speed measured yet)."""
-    if seconds is None or not np.isfinite(seconds):
-        return "time left: measuring…"
-    return "less than 1 s left" if seconds < 1 else f"about {format_seconds(seconds)} left"
+    return eta.format_left(seconds)
 
 
 def metrics_table(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
@@ -141,7 +137,7 @@ def training_status(rec: dict, what: str, estimate: str = "") -> str:
         return f"{what}: {rec['parameters']:,} parameters, {rec['n_train']:,} train images… {estimate}".rstrip()
     if rec["kind"] in ("step", "eval"):
         total = rec.get("total_steps")
-        rest = left(rec["seconds"] / rec["step"] * (total - rec["step"])) if total and rec["step"] else left(None)
+        rest = left(eta.seconds_left(rec["seconds"], rec["step"], total) if total else None)
         if rec["kind"] == "step":
             return f"training {what}… step {rec['step']}/{total}, loss {rec['train_loss']:.4f} · {rest}"
         acc = f", test accuracy {rec['test_acc']:.1%}" if "test_acc" in rec else ""

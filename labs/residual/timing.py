@@ -89,6 +89,4 @@ def tag(calibrated: bool) -> str:
     return "measured on this machine" if calibrated else "reference speed, not calibrated yet"
 
 
-def remaining(seconds: float, step: int, total: int) -> float:
-    """Seconds left of a run that took `seconds` for `step` of `total` steps (its evaluations included)."""
-    return seconds / step * max(total - step, 0) if step > 0 else float("nan")
+remaining = eta.seconds_left  # seconds left of a run at its pace so far (its evaluations included)

@@ -19,10 +19,7 @@ def _epoch(e: float) -> str:
 
 
 def left(seconds: float) -> str:
-    """'about 12 s left' (or 'time left: estimating' before the first measured step)."""
-    if not math.isfinite(seconds):
-        return "time left: estimating"
-    return f"about {eta.format_seconds(max(seconds, 0))} left"
+    return eta.format_left(seconds)
 
 
 @dataclass

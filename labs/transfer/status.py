@@ -14,10 +14,10 @@ from labs.transfer.figures import LiveCurves, epoch_text
 
 
 def left(seconds: float | None) -> str:
-    """' · ~2 min left' ('' when unknown)."""
+    """' · about 2 min left' ('' when unknown)."""
     if seconds is None or math.isnan(seconds):
         return ""
-    return " · <1 s left" if seconds < 1 else f" · ~{eta.format_seconds(seconds)} left"
+    return f" · {eta.format_left(seconds)}"
 
 
 def _eval_seconds(step: dict, n_test: int, measured: float | None) -> float:
@@ -103,8 +103,8 @@ class SourceProgress:
                     f"{rec['dataset']} images…{left(self.estimate)}")
         if kind == "step":
             eval_s = _eval_seconds(rec, self.n_test, self.eval_seconds)
-            remaining = rec["seconds"] / rec["step"] * (rec["total_steps"] - rec["step"]) + \
-                (self.epochs - self.evals) * eval_s
+            remaining = (eta.seconds_left(rec["seconds"], rec["step"], rec["total_steps"])
+                         + (self.epochs - self.evals) * eval_s)
             return (f"training the CIFAR-10 ResNet: step {rec['step']}/{rec['total_steps']} · loss "
                     f"{rec['train_loss']:.3f} · {rec['images_per_s']:.0f} img/s{left(remaining)}")
         if kind == "eval":
