@@ -23,6 +23,13 @@ from labs.core import params
 from labs.core.errors import LabsError
 from labs.story.config import StoryConfig
 
+
+def _words(story: str, caption: str) -> str:
+    """The status line's word count: the story's words after the prompt (as the seed counts them)."""
+    from labs.story import PROMPT
+
+    return f"**{len(story.split()) - len(PROMPT.format(caption=caption).split())} words** after the prompt"
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "assets" / "examples"
 CAT = EXAMPLES / "cat.jpg"
@@ -74,7 +81,7 @@ def test_tab_streams_caption_and_story(story_url, story_env):
     _, caption, story, stats = job.result()
     assert len(updates) > 10  # token by token, not all at once
     assert story.startswith(f"This is a story about {caption}. One day,")
-    assert f"**{len(story.split())} words**" in stats and "tokens/s" in stats and "seed 5" in stats
+    assert _words(story, caption) in stats and "tokens/s" in stats and "seed 5" in stats
     stories = [u[2] for u in updates[:-1]]
     assert all(b.startswith(a) for a, b in zip(stories, stories[1:]))
 
@@ -91,7 +98,7 @@ def test_stop_button_ends_this_sessions_story_at_a_sentence(story_url, story_env
             said = client.predict(api_name="/story_stop")
     _, caption, story, stats = job.result()
     assert said == "stopping after the current step..."
-    assert stats.startswith("stopped · ") and f"**{len(story.split())} words**" in stats
+    assert stats.startswith("stopped · ") and _words(story, caption) in stats
     full = _client(story_url).predict("", handle_file(str(CAT)), "long", 0.7, 0.9, 1.2, 5, 3, api_name="/story")[2]
     assert full.startswith(story) and len(story) < len(full)  # the same story (seed 5), ended early
 
@@ -159,7 +166,7 @@ def test_cli_one_image(story_env, capsys):
     out = capsys.readouterr().out
     caption = out.split("Caption: ", 1)[1].splitlines()[0]
     assert f"This is a story about {caption}. One day," in out
-    assert "words · caption" in out and "seed 4" in out
+    assert "words after the prompt · caption" in out and "seed 4" in out
 
 
 def test_cli_interactive_loops_until_an_empty_line(story_env, capsys, monkeypatch):

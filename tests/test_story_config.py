@@ -73,18 +73,18 @@ def test_stats_line_follows_the_record_kinds():
     assert figures.stats_markdown({**RECORD, "kind": "fetching", "from_url": True}) == "fetching the image…"
     assert figures.stats_markdown({**RECORD, "kind": "fetching"}) == "captioning…"
     assert figures.stats_markdown({**RECORD, "kind": "image"}) == "captioning…"
-    assert figures.stats_markdown(RECORD) == ("generating… · **9 words** · caption 1.2 s · story 0.5 s · "
+    assert figures.stats_markdown(RECORD) == ("generating… · **9 words** after the prompt · caption 1.2 s · story 0.5 s · "
                                               "24 tokens/s · first token 0.05 s · seed 5")
     caption_only = {**RECORD, "kind": "caption", "tokens": 0, "load_seconds": 3.0}
-    assert figures.stats_markdown(caption_only) == ("generating… · **9 words** · caption 1.2 s · seed 5 · "
+    assert figures.stats_markdown(caption_only) == ("generating… · **9 words** after the prompt · caption 1.2 s · seed 5 · "
                                                     "models loaded in 3.0 s")
-    assert figures.stats_markdown({**RECORD, "kind": "done"}).startswith("**9 words** · caption 1.2 s")
+    assert figures.stats_markdown({**RECORD, "kind": "done"}).startswith("**9 words** after the prompt · caption 1.2 s")
     assert figures.stats_markdown({**RECORD, "kind": "done", "stopped": True}).startswith("stopped · **9 words**")
 
 
 def test_cli_summary_line():
     done = {**RECORD, "kind": "done"}
-    assert figures.summary_text(done) == "(9 words · caption 1.2 s · story 0.5 s · 24 tokens/s · seed 5)"
+    assert figures.summary_text(done) == "(9 words after the prompt · caption 1.2 s · story 0.5 s · 24 tokens/s · seed 5)"
     assert figures.summary_text({**done, "stopped": True}).startswith("(stopped · 9 words")
 
 

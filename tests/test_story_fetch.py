@@ -203,7 +203,7 @@ def test_pixel_limits(server):
 
 
 def test_non_image_404_and_closed_port(server):
-    _refused(f"{server}/page.html", OPT_IN, "not an image")
+    _refused(f"{server}/page.html", OPT_IN, "is not a JPEG, PNG, WebP, GIF or BMP image")
     _refused(f"{server}/missing.jpg", OPT_IN, "HTTP 404")
     _refused("http://127.0.0.1:9/cat.jpg", OPT_IN, "could not fetch")
 

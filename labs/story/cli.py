@@ -56,19 +56,51 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+class _StatusLine:
+    """A model's loading / download progress on stderr: one line redrawn on a terminal and cleared before
+    anything else is printed; in a log, downloads only (a local load takes seconds, and an error after it
+    stays the one line)."""
+
+    def __init__(self):
+        self.shown = False
+
+    def show(self, line: str) -> None:
+        if sys.stderr.isatty():
+            print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
+            self.shown = True
+        elif line.startswith("downloading"):
+            print(line, file=sys.stderr, flush=True)
+
+    def clear(self) -> None:
+        if self.shown:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+            self.shown = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.clear()  # before the error line, if loading failed
+
+
 def _tell(gen: ImageStoryGenerator, image: str, config: StoryConfig, as_json: bool, out=None) -> dict:
     out = out or sys.stdout
     printed, r = "", {}
-    for r in tell_story(image, config, None, gen):
-        if as_json or r["kind"] in ("fetching", "image"):
-            continue
-        if r["kind"] == "caption":
-            print(f"Caption: {r['caption']}\n", file=out)
-        # Print whole sentences as they complete, so nothing printed is later cut away.
-        text = r["story"] if r["kind"] == "done" else cut_at_sentence(r["story"], len(r["prompt"]))
-        if text.startswith(printed) and len(text) > len(printed):
-            print(text[len(printed):], end="", file=out, flush=True)
-            printed = text
+    with _StatusLine() as status:
+        for r in tell_story(image, config, None, gen):
+            if r["kind"] == "loading":
+                status.show(r["status"])
+                continue
+            status.clear()
+            if as_json or r["kind"] in ("fetching", "image"):
+                continue
+            if r["kind"] == "caption":
+                print(f"Caption: {r['caption']}\n", file=out)
+            # Print whole sentences as they complete, so nothing printed is later cut away.
+            text = r["story"] if r["kind"] == "done" else cut_at_sentence(r["story"], len(r["prompt"]))
+            if text.startswith(printed) and len(text) > len(printed):
+                print(text[len(printed):], end="", file=out, flush=True)
+                printed = text
     if as_json:
         print(json.dumps(r, indent=2), file=out)
     else:
@@ -84,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
     if args.image:
         _tell(gen, args.image, config, args.json)
         return 0
-    gen.load()  # an unavailable model fails here, before the first question
+    with _StatusLine() as status:
+        for line in gen.loading():  # an unavailable model fails here, before the first question
+            status.show(line)
     print("Image story: enter an image URL or file path, then a length; an empty line quits.")
     while True:
         try:

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from labs.core.params import Checked, Interval, Options
 
-# max_new_tokens per preset. TinyStories text runs ~1.3 GPT-2 tokens per word; the story
-# shown adds the ~12-word prompt and loses the cut partial sentence (~8 words), so these
-# aim at the seed's ~130 / ~165 / ~175 words. A story that ends (EOS) first is shorter.
-LENGTHS = {"short": 160, "medium": 210, "long": 230}
+# max_new_tokens per preset, in the seed's 100-200 range. TinyStories text runs ~1.3 GPT-2 tokens per
+# word and the cut partial sentence loses a few, so these give ~70 / ~110 / ~150 words after the prompt
+# (counted as the seed counts them: the prompt's words excluded). A story that ends (EOS) first is shorter.
+LENGTHS = {"short": 100, "medium": 150, "long": 200}
 
 RANDOM_SEED = -1  # a seed of -1 draws a fresh one per story (reported in the result)
 
@@ -44,6 +44,7 @@ class FetchLimits(Checked):
 
     max_bytes: int = 20 * 2**20        # body bytes (and local file size) before giving up
     max_pixels: int = 50_000_000       # width * height as declared in the header (a 48 MP phone photo fits)
+    max_decoded_bytes: int = 128 * 2**20  # memory one decoded image may take (JPEGs decode at reduced scale)
     connect_timeout: float = 5.0       # s per connection attempt
     total_timeout: float = 10.0        # s for the whole fetch, redirects included
     max_redirects: int = 3
@@ -53,6 +54,7 @@ class FetchLimits(Checked):
     CONSTRAINTS = {
         "max_bytes": Interval(int, 1, None),
         "max_pixels": Interval(int, 1, None),
+        "max_decoded_bytes": Interval(int, 1, None),
         "connect_timeout": Interval(float, 0, None, closed="neither"),
         "total_timeout": Interval(float, 0, None, closed="neither"),
         "max_redirects": Interval(int, 0, 20),

@@ -6,7 +6,8 @@
 
 `tell_story(source, config, stop, generator)` is the experiment: the tab, the CLI and
 the tests all drive it. Each record is the whole result so far plus its "kind":
-"fetching" (first, before any work), "image" (decoded, with the PIL image), "caption",
+"fetching" (first, before any work), "image" (decoded, with the PIL image), "loading"
+(only while a model loads: its "status" line, e.g. a download's percentage), "caption",
 "story" (once per token), "done" (the story cut at its last sentence; "stopped" says
 whether `stop` ended it early). Models load lazily on first use, once per process
 (models.py); torch and transformers are imported inside functions so
@@ -27,7 +28,7 @@ from labs.core import params
 from labs.story.config import LENGTHS, RANDOM_SEED, FetchLimits, StoryConfig
 from labs.story.fetch import load_image, looks_like_url
 from labs.story.models import (CAPTION_ENV, DEFAULT_CAPTION_MODEL, DEFAULT_STORY_MODEL, STORY_ENV, check_folder,
-                               load_model)
+                               load_model, loading)
 
 PROMPT = "This is a story about {caption}. One day,"
 
@@ -58,8 +59,10 @@ def cut_at_sentence(text: str, start: int = 0) -> str:
     return text[:space].rstrip() if space >= start else text[:start].rstrip()
 
 
-def word_count(text: str) -> int:
-    return len(text.split())
+def word_count(text: str, prompt: str = "") -> int:
+    """Words of `text` after `prompt` (which `text` starts with): the seed counts a story without its prompt
+    (its medium example: 178 words in all - 14 of the prompt = 164)."""
+    return max(len(text.split()) - len(prompt.split()), 0)
 
 
 def clean_caption(text: str) -> str:
@@ -92,12 +95,19 @@ class ImageStoryGenerator:
         check_folder("caption", self.caption_model)
         check_folder("story", self.story_model)
 
+    def loading(self, stop: threading.Event | None = None) -> Iterator[str]:
+        """Load both models, yielding status lines while they load (none when cached); ends early on `stop`.
+        Concurrent first uses share one load per model. Fails fast with a LabsError."""
+        self.check()
+        yield from loading("caption", self.caption_model, self.device, self.dtype, stop)
+        if not (stop and stop.is_set()):
+            yield from loading("story", self.story_model, self.device, self.dtype, stop)
+
     def load(self) -> float:
         """Load both models (a no-op when cached); seconds spent. Fails fast with a LabsError."""
         t0 = time.perf_counter()
-        self.check()
-        load_model("caption", self.caption_model, self.device, self.dtype)
-        load_model("story", self.story_model, self.device, self.dtype)
+        for _ in self.loading():
+            pass
         return time.perf_counter() - t0
 
     def caption(self, image, num_beams: int = 3, max_caption_tokens: int = 20) -> str:
@@ -213,21 +223,27 @@ def tell_story(source, config: StoryConfig | None = None, stop: threading.Event 
     if stop.is_set():
         yield {**r, "kind": "done", "stopped": True}
         return
-    r["load_seconds"] = round(g.load(), 3)
+    t0 = time.perf_counter()
+    for status in g.loading(stop):
+        yield {**r, "kind": "loading", "status": status}
+    r["load_seconds"] = round(time.perf_counter() - t0, 3)
+    if stop.is_set():
+        yield {**r, "kind": "done", "stopped": True}
+        return
     t0 = time.perf_counter()
     caption = g.caption(image, config.num_beams, config.max_caption_tokens)
     prompt = PROMPT.format(caption=caption)
-    r.update(kind="caption", caption=caption, prompt=prompt, story=prompt, word_count=word_count(prompt),
+    r.update(kind="caption", caption=caption, prompt=prompt, story=prompt, word_count=0,
              caption_seconds=round(time.perf_counter() - t0, 3))
     yield dict(r)
     t1 = time.perf_counter()
     if not stop.is_set():
         for text, n, first in g.stream_story(prompt, config, seed, stop):
             elapsed = time.perf_counter() - t1
-            r.update(kind="story", story=prompt + text, word_count=word_count(prompt + text), tokens=n,
+            r.update(kind="story", story=prompt + text, word_count=word_count(prompt + text, prompt), tokens=n,
                      first_token_seconds=round(first, 3), story_seconds=round(elapsed, 3),
                      tokens_per_second=round(n / elapsed, 1) if elapsed > 0 else 0.0)
             yield dict(r)
     story = cut_at_sentence(r["story"], start=len(prompt))
-    r.update(kind="done", story=story, word_count=word_count(story), stopped=stop.is_set())
+    r.update(kind="done", story=story, word_count=word_count(story, prompt), stopped=stop.is_set())
     yield dict(r)

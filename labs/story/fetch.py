@@ -1,10 +1,11 @@
-"""Safe image loading from a URL, a local path, raw bytes or a PIL image.
+"""Safe image loading from a URL, a local path, an upload, raw bytes or a PIL image.
 
 The app runs as a public web page, so the URL box is an attack surface (SSRF):
 only http/https; every hop (at most 3 redirects) is resolved and each address
 checked before connecting, and the connection goes to the checked address, so a
 DNS answer cannot change between check and connect. Bodies stop at a size limit,
-images at a pixel limit (decompression bombs), the whole fetch at a deadline.
+the whole fetch at a deadline; labs.story.images decodes the body (or an upload)
+under the same checks: format, pixel count and memory, all read from the header.
 
 The limits are labs.story.config.FetchLimits. LABS_ALLOW_PRIVATE_URLS=1 (or
 allow_private=True) lets loopback, private and link-local hosts through, for
@@ -15,7 +16,6 @@ multicast, reserved and unspecified stay refused.
 from __future__ import annotations
 
 import http.client
-import io
 import ipaddress
 import os
 import socket
@@ -25,10 +25,12 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from labs.core.errors import LabsError
 from labs.story.config import FetchLimits
+from labs.story.images import Upload, decode_image, prepare_image, read_file, read_upload
+from labs.story.images import size_text as _size
 
 ALLOW_PRIVATE_ENV = "LABS_ALLOW_PRIVATE_URLS"
 USER_AGENT = "Mozilla/5.0 (compatible; labs-image-story/1.0)"
@@ -38,10 +40,6 @@ METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
-
-
-def _size(n: int) -> str:
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
 
 
 def _private_allowed(limits: FetchLimits) -> bool:
@@ -236,61 +234,25 @@ def _read_limited(resp, conn, deadline: float, limits: FetchLimits, url: str) ->
         chunks.append(chunk)
 
 
-def decode_image(data: bytes | io.BufferedIOBase, limits: FetchLimits = FetchLimits(),
-                 what: str = "the data") -> Image.Image:
-    """Decode with Pillow under the pixel limit, apply EXIF orientation, convert to RGB."""
-    stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
-    try:
-        img = Image.open(stream)
-    except Image.DecompressionBombError:
-        raise LabsError(f"{what} declares far too many pixels (over the {limits.max_pixels / 1e6:g} MP "
-                        "limit): use a smaller image") from None
-    except UnidentifiedImageError:
-        raise LabsError(f"{what} is not an image Pillow can read (JPEG, PNG, WebP, GIF, ...)") from None
-    except (OSError, ValueError, SyntaxError) as err:
-        raise LabsError(f"{what} is a damaged or truncated image ({err})") from None
-    w, h = img.size
-    if w * h > limits.max_pixels:
-        raise LabsError(f"{what} is {w}x{h} pixels, over the {limits.max_pixels / 1e6:g} MP limit: "
-                        "use a smaller image")
-    return prepare_image(img, limits, what)
-
-
-def prepare_image(img: Image.Image, limits: FetchLimits = FetchLimits(), what: str = "the image") -> Image.Image:
-    w, h = img.size
-    if w * h > limits.max_pixels:
-        raise LabsError(f"{what} is {w}x{h} pixels, over the {limits.max_pixels / 1e6:g} MP limit")
-    try:
-        # JPEG can decode at 1/2, 1/4, 1/8 scale: far less memory and time for big photos.
-        img.draft("RGB", (limits.max_side, limits.max_side))
-        img = ImageOps.exif_transpose(img)
-        if "A" in img.getbands() or "transparency" in img.info:
-            # Transparent pixels would turn black in a plain convert; BLIP sees white paper instead.
-            rgba = img.convert("RGBA")
-            img = Image.new("RGB", rgba.size, "white")
-            img.paste(rgba, mask=rgba.getchannel("A"))
-        else:
-            img = img.convert("RGB")
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        raise LabsError(f"{what} is a damaged or truncated image ({err})") from None
-    img.thumbnail((limits.max_side, limits.max_side))
-    return img
-
-
 def looks_like_url(source: str) -> bool:
     scheme = urlsplit(source.strip()).scheme
     return len(scheme) > 1  # "C:\\x.jpg" has the one-letter scheme "c"
 
 
 def load_image(source, limits: FetchLimits = FetchLimits(), allow_paths: bool = True) -> Image.Image:
-    """An RGB PIL image from a URL, a local path (if allow_paths), bytes or a PIL image.
+    """An RGB PIL image from a URL, a local path (if allow_paths), an Upload, bytes or a PIL image.
 
     The web tab passes allow_paths=False: a path typed into a public page must not
-    read the server's disk.
+    read the server's disk. Its uploads come as Upload (Gradio's own copy of the file).
     """
     if isinstance(source, Image.Image):
         return prepare_image(source, limits)
+    if isinstance(source, Upload):
+        return read_upload(source, limits)
     if isinstance(source, (bytes, bytearray)):
+        if len(source) > limits.max_bytes:
+            raise LabsError(f"the image is {_size(len(source))}, over the {_size(limits.max_bytes)} limit: "
+                            "use a smaller image")
         return decode_image(bytes(source), limits)
     if isinstance(source, Path):
         source = str(source)
@@ -302,10 +264,4 @@ def load_image(source, limits: FetchLimits = FetchLimits(), allow_paths: bool = 
         return decode_image(fetch_url(source, limits), limits, what=f"the file at {source}")
     if not allow_paths:
         raise LabsError(f"{source!r} is not an http(s) URL: paste a link starting with https://, or upload the image")
-    path = Path(source).expanduser()
-    if not path.is_file():
-        raise LabsError(f"image file not found: {path}")
-    if path.stat().st_size > limits.max_bytes:
-        raise LabsError(f"{path} is over the {_size(limits.max_bytes)} limit: use a smaller image")
-    with path.open("rb") as f:
-        return decode_image(f.read(), limits, what=str(path))
+    return read_file(source, limits)

@@ -14,7 +14,9 @@ def stats_markdown(r: dict) -> str:
         return "fetching the image…" if r["from_url"] else "captioning…"
     if r["kind"] == "image":
         return "captioning…"
-    parts = [f"**{r['word_count']} words**", f"caption {r['caption_seconds']:.1f} s"]
+    if r["kind"] == "loading":  # a first use: the models load (or download) once for everyone
+        return r["status"]
+    parts = [f"**{r['word_count']} words** after the prompt", f"caption {r['caption_seconds']:.1f} s"]
     if r["tokens"]:
         parts += [f"story {r['story_seconds']:.1f} s", f"{r['tokens_per_second']:.0f} tokens/s",
                   f"first token {r['first_token_seconds']:.2f} s"]
@@ -35,5 +37,5 @@ def stats_markdown(r: dict) -> str:
 def summary_text(r: dict) -> str:
     """The CLI's closing line for a finished story."""
     stopped = "stopped · " if r["stopped"] else ""
-    return (f"({stopped}{r['word_count']} words · caption {r['caption_seconds']:.1f} s · "
+    return (f"({stopped}{r['word_count']} words after the prompt · caption {r['caption_seconds']:.1f} s · "
             f"story {r['story_seconds']:.1f} s · {r['tokens_per_second']:.0f} tokens/s · seed {r['seed']})")
