@@ -52,6 +52,19 @@ def _ints(text: str | None) -> tuple[int, ...] | None:
         raise LabsError(f"invalid depth/widths: expected comma-separated whole numbers, got {text!r}") from None
 
 
+def check_path(name: str, value: str | None) -> None:
+    """A path given on the command line that the file system can hold (each part at most 255 bytes, the whole at
+    most 4,095); else the one-format LabsError, before any work is done. None (not given) passes."""
+    if value is None:
+        return
+    text = str(value)
+    parts = [p for p in text.replace("\\", "/").split("/") if p]
+    if len(text.encode()) > 4095 or any(len(p.encode()) > 255 for p in parts) or "\x00" in text:
+        shown = text if len(text) <= 60 else f"{text[:60]}... ({len(text):,} characters)"
+        raise LabsError(f"invalid {name}: expected a path of at most 4,095 bytes whose every folder or file name is "
+                        f"at most 255 bytes, got {shown!r}")
+
+
 def train_command(args) -> int:
     import tempfile
 
@@ -61,6 +74,12 @@ def train_command(args) -> int:
     from labs.core.checkpoints import checkpoint_dir
     from labs.core.recipes import recipe, train_and_save
 
+    for name in ("train_subset", "test_subset"):  # before --dry-run replaces them: a bad value is still refused
+        params.check_value(name, params.Interval(int, 0, None), getattr(args, name))
+    check_path("out", args.out)
+    from labs.core.engine import pick_device
+
+    pick_device(args.device)  # a device this machine lacks is refused before any data is loaded
     if args.dry_run:
         args.dataset, args.epochs, args.train_subset, args.test_subset = "digits", 1, 256, 128
         args.batch_size = min(args.batch_size, 64)
@@ -71,8 +90,6 @@ def train_command(args) -> int:
                           optimizer=args.optimizer, weight_decay=args.weight_decay, schedule=args.schedule,
                           label_smoothing=args.label_smoothing, augment=augment, seed=args.seed, log_every=20,
                           grad_norms=False, threads=args.threads, max_steps=3 if args.dry_run else 0)
-    for name in ("train_subset", "test_subset"):
-        params.check_value(name, params.Interval(int, 0, None), getattr(args, name))
     command = "python -m labs train " + " ".join(sys.argv[2:])
     if args.recipe:
         run = recipe(args.recipe)
@@ -109,18 +126,39 @@ def _progress(rec: dict) -> None:
 
 
 def data_command(args) -> int:
-    from labs.core.data import DATASETS, availability_message, data_dir, download_to_npz, is_available
+    """Download the named sets that are missing or damaged (progress on one line), then list every set with
+    its verified state: ready, missing or damaged (what is wrong)."""
+    from labs.core.catalog import DATASETS, availability_message, data_dir, spec
+    from labs.core.datafiles import status
+    from labs.core.download import describe, downloadable, ensure
 
     for name in args.names:
-        if name not in DATASETS:
-            raise LabsError(f"unknown data set {name!r}; choose one of: {', '.join(DATASETS)}")
-        if not is_available(name):
-            print(f"downloading {name} into {data_dir()} ...", flush=True)
-            download_to_npz(name)
+        spec(name)  # an unknown name is a LabsError listing the valid ones
+    for name in dict.fromkeys(args.names):
+        before = status(name)
+        if before == "ready":
+            continue
+        if not downloadable(name):
+            raise LabsError(f"{DATASETS[name].title} cannot be downloaded by this app ({before})")
+        print(f"{name}: {before}; downloading the official files into {data_dir()}", flush=True)
+        shown = [""]
+
+        def show(p, title=DATASETS[name].title):
+            line = describe(p, title)
+            if line != shown[0] and p["state"] != "failed":  # a failure is the one stderr line
+                shown[0] = line
+                print(f"\r{line}" + " " * 10, end="", flush=True)
+
+        try:
+            ensure(name, show)
+        finally:
+            print(flush=True)
     print(f"data folder: {data_dir()}  (set LABS_DATA_DIR to change it)")
-    for name, spec in DATASETS.items():
-        state = "ready" if is_available(name) else "missing"
-        print(f"  {name:9s} {state:8s} {spec.description}")
-        if state == "missing" and not args.names:
-            print(f"            {availability_message(name)}")
+    for name, s in DATASETS.items():
+        state = status(name)
+        print(f"  {name:9s} {state:8s} {s.description}")
+        if state != "ready" and not args.names:
+            fix = availability_message(name) if state == "missing" else (
+                f"Run `python -m labs data {name}` while online to download it again.")
+            print(f"            {fix}")
     return 0

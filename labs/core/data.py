@@ -7,8 +7,9 @@ normalised with the train split's per-channel mean/std (in [0,1] pixel units).
 Cache: `<data dir>/<name>.npz` with x_train, y_train, x_test, y_test (uint8 NHWC,
 int64 labels) and optional class_names. The data dir is $LABS_DATA_DIR, else
 $XDG_CACHE_HOME/labs-data (default ~/.cache/labs-data). A missing npz is built
-once from torchvision's download when online; offline, a LabsError names the
-file, the folder and the fix.
+once from the official files (labs.core.download: torchvision's URLs and md5s, our own
+parsers) when asked to download; otherwise a DataMissing error names the file, the
+folder and the fix (and carries a one-sentence version for the web page).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from labs.core.catalog import (DATASETS, DatasetSpec, availability_message, data_dir,  # noqa: F401 (re-exported)
-                               is_available, npz_path, spec)
+from labs.core.catalog import (DATASETS, DataMissing, DatasetSpec, availability_message,  # noqa: F401 (re-exported)
+                               data_dir, is_available, npz_path, spec)
+from labs.core.datafiles import write_npz
 from labs.core.errors import LabsError
 
 
@@ -121,7 +123,7 @@ _LOCK = threading.Lock()
 
 
 def load_dataset(name: str, device: torch.device | str | None = None, download: bool = False) -> Dataset:
-    """The whole data set, cached in-process. download=True fetches a missing npz with torchvision."""
+    """The whole data set, cached in-process. download=True fetches a missing npz (labs.core.download)."""
     spec(name)
     key = name if name == "digits" else str(npz_path(name))  # a new LABS_DATA_DIR is a new entry
     with _LOCK:
@@ -132,7 +134,7 @@ def load_dataset(name: str, device: torch.device | str | None = None, download: 
                 path = npz_path(name)
                 if not path.exists():
                     if not download:
-                        raise LabsError(availability_message(name))
+                        raise DataMissing(name)
                     download_to_npz(name)
                 _CACHE[key] = load_npz(path, name)
     ds = _CACHE[key]
@@ -153,14 +155,14 @@ def load_npz(path: Path, name: str | None = None) -> Dataset:
             arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
             names = [str(s) for s in z["class_names"]] if "class_names" in z.files else None
     except KeyError as err:
-        raise LabsError(f"{path} lacks the array {err}; {fix}") from None
+        raise _damaged(name, f"{path} lacks the array {err}; {fix}") from None
     except Exception as err:  # zipfile.BadZipFile, ValueError, OSError, EOFError...
-        raise LabsError(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
+        raise _damaged(name, f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
     x_train, x_test = arrays["x_train"], arrays["x_test"]
     if x_train.ndim == 3:  # (N, H, W) grey -> NHWC
         x_train, x_test = x_train[..., None], x_test[..., None]
     if x_train.dtype != np.uint8 or x_train.ndim != 4 or len(x_train) != len(arrays["y_train"]):
-        raise LabsError(f"{path} is malformed (expected uint8 NHWC images with one label each); {fix}")
+        raise _damaged(name, f"{path} is malformed (expected uint8 NHWC images with one label each); {fix}")
     y_train = torch.from_numpy(arrays["y_train"].astype(np.int64))
     y_test = torch.from_numpy(arrays["y_test"].astype(np.int64))
     n_classes = int(max(y_train.max(), y_test.max())) + 1
@@ -169,12 +171,20 @@ def load_npz(path: Path, name: str | None = None) -> Dataset:
                    torch.from_numpy(np.ascontiguousarray(x_test)), y_test, names)
 
 
+def _damaged(name: str, message: str) -> LabsError:
+    """The developer's message (paths, the fix) with the page's sentence as .visitor (see labs.ui.handler)."""
+    err = LabsError(message)
+    title = DATASETS[name].title if name in DATASETS else name
+    err.visitor = f"{title} on this server is damaged; download it again (the data note above offers it)."
+    return err
+
+
 def save_npz(ds: Dataset, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, x_train=ds.x_train.cpu().numpy(), y_train=ds.y_train.cpu().numpy(),
-             x_test=ds.x_test.cpu().numpy(), y_test=ds.y_test.cpu().numpy(),
-             class_names=np.array(ds.class_names))
+    with open(tmp, "wb") as f:
+        write_npz(f, ds.x_train.cpu().numpy(), ds.y_train.cpu().numpy(), ds.x_test.cpu().numpy(),
+                  ds.y_test.cpu().numpy(), ds.class_names)
     os.replace(tmp, path)
 
 
@@ -192,29 +202,8 @@ def _load_digits() -> Dataset:
                    torch.from_numpy(y[n:]), [str(i) for i in range(10)])
 
 
-def download_to_npz(name: str) -> Path:
-    """Download the official files with torchvision into the data dir and convert them once to npz."""
-    import torchvision.datasets as tvd
+def download_to_npz(name: str, on_progress=None) -> Path:
+    """Download the official files and convert them once to the npz cache (labs.core.download.ensure)."""
+    from labs.core.download import ensure
 
-    root = data_dir() / "raw"
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        if name == "svhn":
-            tr, te = (tvd.SVHN(str(root), split=s, download=True) for s in ("train", "test"))
-            xs = [np.ascontiguousarray(d.data.transpose(0, 2, 3, 1)) for d in (tr, te)]
-            ys = [np.asarray(d.labels, dtype=np.int64) for d in (tr, te)]
-            names = [str(i) for i in range(10)]
-        else:
-            cls = {"mnist": tvd.MNIST, "cifar10": tvd.CIFAR10, "cifar100": tvd.CIFAR100}[name]
-            tr, te = cls(str(root), train=True, download=True), cls(str(root), train=False, download=True)
-            xs = [np.asarray(d.data, dtype=np.uint8) for d in (tr, te)]
-            xs = [x[..., None] if x.ndim == 3 else x for x in xs]
-            ys = [np.asarray(d.targets, dtype=np.int64) for d in (tr, te)]
-            names = list(tr.classes) if name != "mnist" else [str(i) for i in range(10)]
-    except Exception as err:  # no network, checksum failure, disk full
-        raise LabsError(f"could not download {name} into {root} ({type(err).__name__}: {err}); check the "
-                        f"internet connection, or place {name}.npz in {data_dir()} (LABS_DATA_DIR)") from None
-    ds = Dataset(name, torch.from_numpy(xs[0]), torch.from_numpy(ys[0]), torch.from_numpy(xs[1]),
-                 torch.from_numpy(ys[1]), names)
-    save_npz(ds, npz_path(name))
-    return npz_path(name)
+    return ensure(name, on_progress)
