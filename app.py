@@ -17,6 +17,7 @@ import os
 
 import gradio as gr
 
+from labs import ui
 from labs.ood import tab as ood_tab
 from labs.residual import tab as residual_tab
 from labs.story import tab as story_tab
@@ -46,6 +47,7 @@ def build_demo() -> gr.Blocks:
             for title, module in TABS:
                 with gr.Tab(title) as tab:
                     module.build(tab)  # a tab may draw when it is opened (tab.select)
+        demo.unload(ui.end_session)  # a closed page stops its jobs; public mode deletes the models it trained
     demo.queue(default_concurrency_limit=2)
     return demo
 
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     demo = build_demo()
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, theme=gr.themes.Soft(), css=CSS,
-                prevent_thread_lock=True)
+                max_file_size=ui.MAX_FILE_SIZE, prevent_thread_lock=True)
     warm_imports()
     demo.block_thread()
 

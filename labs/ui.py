@@ -30,6 +30,8 @@ from labs.core import params
 from labs.core.errors import LabsError
 
 UI_INTERVAL = 0.4  # seconds between live redraws: fast enough to watch, cheap enough not to slow training
+# launch(max_file_size=...): Gradio refuses a larger upload before storing it (the story's FetchLimits.max_bytes)
+MAX_FILE_SIZE = 20 * 2**20
 
 _RUNNING: dict[tuple[str, str], set[threading.Event]] = {}  # (session, scope) -> stop flags of its jobs
 _LOCK = threading.Lock()
@@ -37,6 +39,33 @@ _LOCK = threading.Lock()
 
 def _session(request: gr.Request | None) -> str | None:
     return getattr(request, "session_hash", None) or None
+
+
+def session(request: gr.Request | None) -> str | None:
+    """The request's session id (None in plain Python and the CLI): what labs.core.public keys a visitor's models by."""
+    return _session(request)
+
+
+def heavy() -> dict:
+    """Event arguments of a heavy job (training, grid search, SVM fit, story): every heavy event of every tab
+    shares one queue with labs.core.public.heavy_jobs() slots, and a visitor who waits sees their place in it.
+    Read when the page is built."""
+    from labs.core import public
+
+    return {"concurrency_id": "heavy", "concurrency_limit": public.heavy_jobs()}
+
+
+def end_session(request: gr.Request = None) -> None:
+    """The page's unload event (the visitor closed or reloaded it): stop the session's jobs and delete the
+    models it trained in public mode (labs.core.public.end_session)."""
+    from labs.core import public
+
+    key = _session(request)
+    with _LOCK:
+        jobs = [e for (k, _), events in _RUNNING.items() if k == key for e in events] if key else []
+    for event in jobs:
+        event.set()
+    public.end_session(key)
 
 
 def start(scope: str, request: gr.Request | None = None, supersede: bool = False) -> threading.Event:
@@ -117,8 +146,8 @@ def handler(fn: Callable | None = None, *, duration: float | None = 10) -> Calla
         def gen_wrapper(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
-            except LabsError as err:
-                raise gr.Error(str(err), duration=duration) from None
+            except LabsError as err:  # .visitor: the page's wording of a message (catalog.DataMissing)
+                raise gr.Error(getattr(err, "visitor", None) or str(err), duration=duration) from None
         return gen_wrapper
 
     @functools.wraps(fn)
@@ -126,7 +155,7 @@ def handler(fn: Callable | None = None, *, duration: float | None = 10) -> Calla
         try:
             return fn(*args, **kwargs)
         except LabsError as err:
-            raise gr.Error(str(err), duration=duration) from None
+            raise gr.Error(getattr(err, "visitor", None) or str(err), duration=duration) from None
     return wrapper
 
 

@@ -46,7 +46,10 @@ def serve_tab(module):
         with gr.Tab("lab") as tab:
             module.build(tab)
     demo.queue(default_concurrency_limit=2)
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    from labs.ui import MAX_FILE_SIZE  # as app.py launches
+
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True,
+                            max_file_size=MAX_FILE_SIZE)
     try:
         yield url
     finally:
@@ -58,8 +61,11 @@ def app_url():
     """The full dashboard launched on a free local port; yields its URL."""
     from app import build_demo
 
+    from labs.ui import MAX_FILE_SIZE  # as app.py launches
+
     demo = build_demo()
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True,
+                            max_file_size=MAX_FILE_SIZE)
     yield url
     demo.close()
 
