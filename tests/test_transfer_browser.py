@@ -10,7 +10,7 @@ import pytest
 
 from conftest import needs_browser
 from labs.transfer.config import SEED_LABEL
-from transfer_fixtures import tiny_checkpoint, transfer_app  # noqa: F401
+from transfer_fixtures import tiny_checkpoint, transfer_app, transfer_sources  # noqa: F401
 
 pytestmark = needs_browser
 

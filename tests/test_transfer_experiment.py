@@ -51,9 +51,10 @@ def test_svm_phase_on_frozen_random_features_beats_chance(ckpt):
     assert res["feature_dim"] == 32 and (res["n_train"], res["n_test"]) == (600, 300)
     assert res["chance"] == pytest.approx(0.1)
     assert res["test_acc"] > 0.5  # 10 digit classes: chance 10%
-    assert [r["done"] for r in recs if r["kind"] == "progress" and r["stage"] == "features (train)"] == [600]
+    # chunks of 500 images: Stop is checked between them
+    assert [r["done"] for r in recs if r["kind"] == "progress" and r["stage"] == "features (train)"] == [500, 600]
     progress = [r for r in recs if r["kind"] == "progress"]
-    assert [(r["images_done"], r["images_total"]) for r in progress] == [(600, 900), (900, 900)]
+    assert [(r["images_done"], r["images_total"]) for r in progress] == [(500, 900), (600, 900), (900, 900)]
     assert all(r["seconds"] >= 0 and r["fit_estimate"] > 0 for r in progress)
     fitting = recs[-2]  # the last step says what it fits, not "0 / 1"
     assert fitting["kind"] == "fitting" and (fitting["n_train"], fitting["feature_dim"]) == (600, 32)

@@ -11,7 +11,8 @@ from gradio_client import Client
 
 from conftest import needs_real_data
 from labs.transfer.config import SEED_LABEL, SOURCE_CONSTRAINTS, TransferConfig
-from transfer_fixtures import assert_one_format, constraint_cases, tiny_checkpoint, transfer_app  # noqa: F401
+from transfer_fixtures import (assert_one_format, constraint_cases, tiny_checkpoint, transfer_app,  # noqa: F401
+                               transfer_sources)
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +21,8 @@ def client(transfer_app):
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    return str(tiny_checkpoint(tmp_path_factory.mktemp("tab")))
+def ckpt(transfer_sources):
+    return "resnet11_digits"  # the page picks sources by name (transfer_fixtures.SOURCES)
 
 
 def finetune_args(ckpt, **kw):
@@ -63,7 +64,7 @@ def test_svm_endpoint(client, ckpt):
 # Where each TransferConfig field enters the tab: (endpoint, argument builder). Fields the tab does not
 # expose (batch size, weight decay, seed, amp, threads, log every) are covered through the API and the CLI.
 ENTRY = {**{f: ("/transfer_svm", svm_args) for f in ("svm_train_subset", "svm_test_subset", "svm_c")},
-         **{f: ("/transfer_finetune", finetune_args) for f in ("checkpoint", "strategies", "optimizers", "adam_lr",
+         **{f: ("/transfer_finetune", finetune_args) for f in ("strategies", "optimizers", "adam_lr",
                                                              "sgd_lr", "epochs", "train_subset", "test_subset",
                                                              "augment", "from_scratch")}}
 INTS = {f for f, c in TransferConfig.CONSTRAINTS.items() if getattr(c, "type", None) is int}
@@ -106,13 +107,11 @@ def test_an_unknown_dataset_is_refused_by_the_dropdown(client, ckpt):
         client.predict(*svm_args(ckpt, dataset="imagenet").values(), api_name="/transfer_svm")
 
 
-def test_bad_checkpoints_and_the_phase_rule(client, ckpt, tmp_path):
-    mlp = str(tiny_checkpoint(tmp_path, "mlp", model="mlp", depth=3, width=8))
-    with pytest.raises(Exception, match="is a mlp checkpoint; transfer needs a ResNet"):
-        client.predict(*finetune_args(mlp).values(), api_name="/transfer_finetune")
-    wide = str(tiny_checkpoint(tmp_path, "wide", widths=[16, 64]))
+def test_bad_checkpoints_and_the_phase_rule(client, ckpt):
+    with pytest.raises(Exception, match="not in the list of choices"):  # an MLP is not a source: never listed
+        client.predict(*finetune_args("mlp").values(), api_name="/transfer_finetune")
     with pytest.raises(Exception, match=r"has widths \[16, 64\]"):
-        client.predict(*svm_args(wide).values(), api_name="/transfer_svm")
+        client.predict(*svm_args("wide").values(), api_name="/transfer_svm")
     with pytest.raises(Exception, match=r"invalid svm train subset: expected 0 \(all\) or at least one image per "
                                         r"class \(10\), got 5"):
         client.predict(*svm_args(ckpt, svm_train_subset=5).values(), api_name="/transfer_svm")
@@ -150,8 +149,8 @@ def test_train_first_endpoint_saves_a_listed_quick_checkpoint(client, tmp_path, 
     outputs = list(client.submit(128, 1, api_name="/transfer_train_source"))
     status, choice = outputs[-1]
     path = tmp_path / "resnet77_cifar10_quick.safetensors"
-    assert status.startswith(f"saved {path} (CIFAR-10 test accuracy ")
-    assert choice["value"] == str(path) and [c[0] for c in choice["choices"]] == [str(path)]  # listed, selected
+    assert status.startswith("saved resnet77_cifar10_quick (CIFAR-10 test accuracy ")  # a name, not a path
+    assert choice["value"] == path.stem and [c[0] for c in choice["choices"]] == [path.stem]  # listed, selected
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["data"] == {"n_train": 128, "n_test": 2000} and meta["model_args"]["depth"] == [7, 7]
     assert meta["command"].startswith("python -m labs train --model resnet --dataset cifar10 --depth 7,7")
@@ -171,9 +170,11 @@ def test_page_load_lists_the_sources_and_the_quick_recipe(tmp_path, monkeypatch)
     monkeypatch.setenv("LABS_CHECKPOINT_DIR", str(tmp_path))
     dropdown, accordion, note, n_train, epochs = on_load()
     assert dropdown["choices"] == [] and dropdown["value"] is None and accordion["open"] is True
-    assert note.startswith(f"no CIFAR-10 ResNet checkpoint in {tmp_path}: press 'Train a CIFAR-10 ResNet first'")
+    assert note.startswith("no CIFAR-10 ResNet checkpoint yet: press 'Train a CIFAR-10 ResNet first'")
+    assert str(tmp_path) not in note  # the page names no server folder
     quick = recipe("resnet77_cifar10_quick")
     assert (n_train, epochs) == (quick["n_train"], quick["train"].epochs)
-    path = str(tiny_checkpoint(tmp_path, "resnet77_cifar10"))
+    tiny_checkpoint(tmp_path, "resnet77_cifar10")
     dropdown, accordion, note, _, _ = on_load()
-    assert dropdown["choices"] == [path] and dropdown["value"] == path and accordion["open"] is False
+    assert dropdown["choices"] == ["resnet77_cifar10"] and dropdown["value"] == "resnet77_cifar10"
+    assert accordion["open"] is False

@@ -43,10 +43,25 @@ def assert_one_format(text: str, field: str, bad) -> None:
     assert (f", got {shown}" if len(shown) <= 60 else f", got {shown[:57]}...") in text
 
 
-@pytest.fixture(scope="session")
-def transfer_app():
-    """The Transfer learning tab alone in a launched gr.Blocks; yields its URL."""
+SOURCES = {"resnet11_digits": {}, "wide": {"widths": [16, 64]}, "mlp": {"model": "mlp", "depth": 3, "width": 8}}
+
+
+@pytest.fixture(scope="module")
+def transfer_sources(tmp_path_factory) -> Path:
+    """A checkpoint folder with the tiny source (resnet11_digits), a ResNet of other widths and an MLP."""
+    folder = tmp_path_factory.mktemp("transfer_sources")
+    for name, args in SOURCES.items():
+        tiny_checkpoint(folder, name, **args)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def transfer_app(transfer_sources):
+    """The Transfer learning tab alone in a launched gr.Blocks, its checkpoint folder `transfer_sources` (the page
+    picks sources by name from there: listed when the page is built and when it loads); yields its URL."""
     from labs.transfer import tab
 
-    with serve_tab(tab) as url:
-        yield url
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LABS_CHECKPOINT_DIR", str(transfer_sources))
+        with serve_tab(tab) as url:
+            yield url

@@ -21,6 +21,10 @@ module without a training mode, so `model.train()` cannot unfreeze them.
 
 `stop` (a threading.Event) is checked between steps; a stopped run still ends
 with its "end" record, so nothing measured is lost.
+
+Inside `with labs.core.resume.into(folder):` a run keeps its state after every
+epoch and a rerun continues where it stopped (or replays a finished run at once);
+the "end" record then carries "resumed_from_epoch". See labs/core/resume.py.
 """
 
 from __future__ import annotations
@@ -34,16 +38,37 @@ from dataclasses import asdict
 import torch
 from torch import nn
 
+from labs.core import resume
 from labs.core.data import Dataset, augment, to_model_input
 from labs.core.errors import LabsError
 from labs.core.inference import autocast_for, evaluate, predict  # noqa: F401 (predict: part of the engine's API)
 from labs.core.train_config import TrainConfig, check_fits  # noqa: F401 (TrainConfig: part of the engine's API)
 
 
+def available_devices() -> list[str]:
+    """The devices this machine can train on: "cpu", and "cuda" (+ "cuda:N") when a CUDA GPU is usable."""
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return ["cpu"] + (["cuda"] + [f"cuda:{i}" for i in range(n)] if n else [])
+
+
 def pick_device(device: str | torch.device | None = None) -> torch.device:
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """torch.device for "cpu", "cuda" or "cuda:N" (None, "" or "auto": cuda when present, else cpu); a device
+    this machine does not have is a LabsError naming the ones it has."""
+    if isinstance(device, str):
+        device = device.strip().lower()
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    have = available_devices()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise LabsError(f"invalid device: expected one of {', '.join(have)}, got {str(device)[:40]!r}")
+    if dev.type == "cuda" and (str(dev) not in have and not (dev.index is None and "cuda" in have)):
+        why = "no CUDA GPU is usable on this machine" if len(have) == 1 else f"this machine has {len(have) - 2} GPU(s)"
+        raise LabsError(f"invalid device: expected one of {', '.join(have)} ({why}), got {str(device)[:40]!r}")
+    return dev
 
 
 def seed_everything(seed: int) -> None:
@@ -53,6 +78,10 @@ def seed_everything(seed: int) -> None:
 
 
 def set_threads(threads: int = 0) -> None:
+    """torch's CPU threads: `threads`, 0 = all cores; checked against TrainConfig's range (a LabsError)."""
+    from labs.core import params
+
+    threads = params.check_value("threads", TrainConfig.CONSTRAINTS["threads"], threads)
     torch.set_num_threads(threads or os.cpu_count() or 1)
 
 
@@ -63,8 +92,8 @@ def weight_layers(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
 
 
 def _make_optimizer(params, config: TrainConfig):
-    if config.optimizer == "adam":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":  # Adam as in the seed (torch.optim.Adam): weight decay is an L2 term, as for SGD
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0,
                            weight_decay=config.weight_decay)
 
@@ -102,7 +131,9 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
     is_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
     memory_format = torch.channels_last if is_conv else torch.contiguous_format
     model.to(memory_format=memory_format)
-    step_model = torch.compile(model) if config.compile else model
+    # compile: on CUDA "reduce-overhead" replays the step's kernels as CUDA graphs (this net is launch-bound)
+    step_model = torch.compile(model, mode="reduce-overhead" if device.type == "cuda" else None) \
+        if config.compile else model
 
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
@@ -131,7 +162,24 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
 
     t0 = time.perf_counter()
     history: list[dict] = []
-    step, stopped = 0, False
+    step, stopped, start_epoch = 0, False, 0
+    saved_at = resume.state_path(resume.run_key(model, data, config, device)) if resume.active() else None
+    saved = resume.load(saved_at) if saved_at is not None else None
+    if saved is not None and saved.get("end"):  # finished before: its final weights and records, at once
+        model.load_state_dict(saved["model"])
+        model.eval()
+        yield from saved["end"]["history"]
+        yield {**saved["end"], "resumed_from_epoch": config.epochs}
+        return
+    if saved is not None:  # stopped before: continue with the next epoch, as if it had never stopped
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        sched.load_state_dict(saved["sched"])
+        if ema is not None:
+            ema.load_state_dict(saved["ema"])
+        gen.set_state(saved["gen"])
+        history, step, start_epoch = list(saved["history"]), saved["step"], saved["epoch"]
+        t0 -= saved["seconds"]
     win_loss, win_correct, win_seen, epoch_loss, epoch_steps = 0.0, 0, 0, 0.0, 0
     win_t = t0
     last_train_loss = float("nan")
@@ -151,7 +199,7 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
         return rec
 
     model.train()
-    for epoch in range(config.epochs):
+    for epoch in range(start_epoch, config.epochs):
         perm = torch.randperm(n, generator=gen).to(data.y_train.device)
         epoch_loss, epoch_steps = 0.0, 0
         for i in range(steps_per_epoch):
@@ -204,7 +252,13 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
             if config.eval_every and step % config.eval_every == 0 and i != steps_per_epoch - 1:
                 yield do_eval(epoch + (i + 1) / steps_per_epoch)
         else:
-            yield do_eval(epoch + 1)
+            rec = do_eval(epoch + 1)
+            if saved_at is not None:  # before the yield: a consumer that stops here loses nothing
+                resume.save(saved_at, {"model": model.state_dict(), "opt": opt.state_dict(),
+                                       "sched": sched.state_dict(), "ema": ema.state_dict() if ema else {},
+                                       "gen": gen.get_state(), "history": history, "step": step,
+                                       "epoch": epoch + 1, "seconds": rec["seconds"]})
+            yield rec
             continue
         break  # stopped or max_steps inside the epoch
 
@@ -220,6 +274,10 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
            "history": history, "config": asdict(config), "device": str(device)}
     if classify:
         end.update(final_test_acc=accs[-1] if accs else float("nan"), best_test_acc=max(accs) if accs else float("nan"))
+    if start_epoch:
+        end["resumed_from_epoch"] = start_epoch
+    if saved_at is not None and not stopped:
+        resume.save(saved_at, {"model": model.state_dict(), "end": end})
     yield end
 
 

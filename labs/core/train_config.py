@@ -17,9 +17,9 @@ class TrainConfig(Checked):
     epochs: int = 1               # passes over the train split
     batch_size: int = 128         # images per step
     lr: float = 0.05              # peak learning rate (OneCycle) or constant rate
-    optimizer: str = "sgd"        # "sgd" (Nesterov momentum) | "adam" (AdamW: decoupled weight decay)
+    optimizer: str = "sgd"        # "sgd" (Nesterov momentum) | "adam" (torch.optim.Adam, as in the seed)
     momentum: float = 0.9         # SGD only
-    weight_decay: float = 5e-4    # L2 for SGD, decoupled for AdamW
+    weight_decay: float = 5e-4    # L2 penalty (both optimisers)
     schedule: str = "onecycle"    # "onecycle" (warm-up 25% then cosine down) | "cosine" | "constant"
     label_smoothing: float = 0.0  # cross-entropy smoothing (classification only)
     augment: bool = False         # random crop (4-px zero padding) + horizontal flip

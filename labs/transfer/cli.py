@@ -107,7 +107,13 @@ def transfer_command(args) -> int:
     from labs.transfer.tables import markdown_table, results_table
     from labs.transfer.source import no_checkpoint_message, source_checkpoints
 
-    cfg = build_config(args)
+    from labs.core.cli import check_path
+    from labs.core.engine import pick_device
+
+    check_path("out", args.out)
+    cfg = build_config(args)  # the config's own rules first (a checkpoint path of at most 1,000 characters)
+    check_path("checkpoint", args.checkpoint)
+    pick_device(args.device)  # a device this machine lacks is refused before any data is loaded
     out = Path(args.out)
     if args.dry_run:
         out = Path(tempfile.mkdtemp(prefix="labs-transfer-dry-"))
@@ -129,7 +135,7 @@ def transfer_command(args) -> int:
         for rec in run_svm(cfg):
             if rec["kind"] == "progress":
                 print(f"\r{rec['stage']}: {rec['done']:,}/{rec['total']:,}" + " " * 10, end="", flush=True)
-            elif rec["kind"] == "fitting":
+            elif rec["kind"] == "fitting" and not rec.get("fit_seconds"):
                 print(f"\nfitting LinearSVC on {rec['n_train']:,} x {rec['feature_dim']} features...", flush=True)
             elif rec["kind"] == "done":
                 res = rec

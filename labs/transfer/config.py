@@ -13,7 +13,7 @@ from labs.core.params import Boolean, Checked, Interval, Options, Subset, Text
 from labs.core.train_config import TrainConfig
 from labs.transfer.freeze import FREEZE_STRATEGIES
 
-OPTIMIZERS = {"adam": "Adam", "sgd": "SGD"}  # engine name -> table name (Adam is AdamW; SGD is Nesterov, momentum 0.9)
+OPTIMIZERS = {"adam": "Adam", "sgd": "SGD"}  # engine name -> table name (Adam is torch's Adam, as in the seed; SGD is Nesterov, momentum 0.9)
 SCRATCH = "From scratch (no transfer)"       # the optional reference row: a new ResNet, same budget
 COLUMNS = ["Strategy", "Optimizer", "Test Accuracy", "Trainable Params", "Time (s)"]
 STATUS = "Status"  # the tab's extra column: "finished", "running (epoch 1.4/3)", "stopped at epoch 1.4/3"
@@ -42,9 +42,9 @@ class TransferConfig(Checked):
     optimizers: tuple[str, ...] = tuple(OPTIMIZERS)         # keys of OPTIMIZERS
     # Peak lrs of the OneCycle schedule. Measured on real CIFAR-100 (10k images, 3 epochs, freeze input only):
     # Adam 1e-3 13.3%, 3e-3 19.0%; SGD 0.03 14.1%, 0.1 25.7%: short budgets want the larger rates.
-    adam_lr: float = 3e-3              # AdamW
+    adam_lr: float = 3e-3              # Adam
     sgd_lr: float = 0.1                # SGD, Nesterov, momentum 0.9
-    weight_decay: float = 5e-4         # both optimisers (decoupled for AdamW)
+    weight_decay: float = 5e-4         # both optimisers (an L2 penalty)
     epochs: int = 3                    # passes over the fine-tuning subset
     batch_size: int = 128              # images per step (at most the fine-tuning subset)
     train_subset: int = 5000           # target train images to fine-tune on (0 = all 50,000)

@@ -19,40 +19,26 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import LinearSVC
-
-from labs.core import eta, params
-from labs.core.data import availability_message, is_available, load_dataset
+from labs.core import eta
+from labs.core.data import DataMissing, is_available, load_dataset
 from labs.core.errors import LabsError
 from labs.transfer.config import (OPTIMIZERS, SCRATCH, SVM_FIT_IMAGES_PER_S, TransferConfig, run_label,
                                   subset_sizes)
 from labs.transfer.freeze import apply_strategy
 from labs.transfer.source import load_source
+from labs.transfer.svm import fit_svm, svm_on_features  # noqa: F401 (svm_on_features: part of this module's API)
 
 
 def target_data(cfg: TransferConfig, svm: bool = False):
     """The target data set, cut to the phase's subset sizes (seeded)."""
     if not is_available(cfg.dataset):
-        raise LabsError(availability_message(cfg.dataset))
+        raise DataMissing(cfg.dataset)  # the page shows its visitor wording, the CLI the developer one
     full = load_dataset(cfg.dataset)
     tr, te = subset_sizes(cfg, len(full.y_train), len(full.y_test), svm)
     return full.subset(tr, te, seed=cfg.seed)
 
 
 # ------------------------------------------------------------------ Phase 1
-
-def svm_on_features(train_features, y_train, test_features, y_test, c: float = 1.0) -> dict:
-    """Standardise, fit a one-vs-rest linear SVM, score it; features are (N, D) arrays."""
-    c = params.check_value("svm_c", TransferConfig.CONSTRAINTS["svm_c"], c)
-    t0 = time.perf_counter()
-    scaler = StandardScaler().fit(train_features)
-    clf = LinearSVC(C=c, max_iter=5000, random_state=0).fit(scaler.transform(train_features), y_train)
-    fit_s = time.perf_counter() - t0
-    acc = float(clf.score(scaler.transform(test_features), y_test))
-    return {"test_acc": acc, "train_acc": float(clf.score(scaler.transform(train_features), y_train)),
-            "fit_seconds": fit_s}
-
 
 def observe_fit(end: dict, depth, image_shape, n_train: int, n_test: int) -> None:
     """Keep a finished (not stopped) training run's measured speed in labs.core.eta, so later estimates on
@@ -67,11 +53,12 @@ def observe_fit(end: dict, depth, image_shape, n_train: int, n_test: int) -> Non
     eta.observe(eta.resnet_blocks(depth), images, end["seconds"], end.get("device", "cpu"))
 
 
-def run_svm(cfg: TransferConfig, stop=None, chunk: int = 2500):
+def run_svm(cfg: TransferConfig, stop=None, chunk: int = 500):
     """Phase 1. Yields {"kind": "start", ...}, {"kind": "progress", "stage", "done", "total", "images_done",
-    "images_total", "seconds", "fit_estimate"} per chunk of feature extraction, {"kind": "fitting", "n_train", "feature_dim",
-    "seconds", "estimate"} before the SVM fit, and finally {"kind": "done", "stopped", ...results}
-    (no results when stopped)."""
+    "images_total", "seconds", "fit_estimate"} per chunk of feature extraction, {"kind": "fitting", "n_train",
+    "feature_dim", "seconds", "estimate", "fit_seconds"} before and (about every 0.2 s) during the SVM fit, and
+    finally {"kind": "done", "stopped", ...results} (no results when stopped). The fit runs in a worker process
+    (labs.transfer.svm) that Stop kills; a chunk of 500 images keeps feature extraction's checks frequent."""
     import torch
 
     from labs.core.engine import predict, set_threads
@@ -99,9 +86,19 @@ def run_svm(cfg: TransferConfig, stop=None, chunk: int = 2500):
                    "seconds": time.perf_counter() - t0, "fit_estimate": fit_estimate}
         feats[split] = torch.cat(parts).numpy()
     extract_s = time.perf_counter() - t0
-    yield {"kind": "fitting", "n_train": len(data.y_train), "feature_dim": int(feats["train"].shape[1]),
-           "seconds": extract_s, "estimate": fit_estimate}
-    res = svm_on_features(feats["train"], data.y_train.numpy(), feats["test"], data.y_test.numpy(), cfg.svm_c)
+    fitting = {"kind": "fitting", "n_train": len(data.y_train), "feature_dim": int(feats["train"].shape[1]),
+               "estimate": fit_estimate}
+    yield {**fitting, "seconds": extract_s, "fit_seconds": 0.0}
+    res = {}
+    for rec in fit_svm(feats["train"], data.y_train.numpy(), feats["test"], data.y_test.numpy(), cfg.svm_c, stop):
+        if rec["kind"] == "fitting":
+            yield {**fitting, "seconds": time.perf_counter() - t0, "fit_seconds": rec["seconds"]}
+        else:
+            res = rec
+    if res.get("stopped"):
+        yield {"kind": "done", "stopped": True}
+        return
+    res = {k: v for k, v in res.items() if k not in ("kind", "stopped")}
     yield {"kind": "done", "stopped": False, **res, "extract_seconds": extract_s, "n_train": len(data.y_train),
            "n_test": len(data.y_test), "feature_dim": int(feats["train"].shape[1]), "c": cfg.svm_c,
            "chance": 1 / data.num_classes, "checkpoint": cfg.checkpoint}

@@ -13,6 +13,7 @@ LOSS_TITLE = "Train loss"
 ACC_TITLE = "Test accuracy (after each epoch)"
 SEED_COLOR = "#c7c7c7"   # the seed's bars: light grey, hatched, grey labels: a reference, not a result
 SEED_PATTERN = "/"
+REF_COLOR = "#2ca02c"    # the reference run's bars (results/transfer.json)
 # Legends go below the plot, anchored by their top at LEGEND_Y (paper units) with room reserved in the bottom
 # margin, so the x-axis title (just under the tick labels) and the legend never overlap.
 LEGEND_Y = -0.3
@@ -119,20 +120,25 @@ def _legend_below(fig: go.Figure, height: int, margin_b: int) -> go.Figure:
     return fig
 
 
-def comparison_bars(rows: list[dict]) -> go.Figure:
+def comparison_bars(rows: list[dict], reference: tuple[str, list[dict]] | None = None) -> go.Figure:
     """Finished runs' test accuracies (best first) next to the seed's, per (optimiser / strategy).
 
     Only finished rows belong here (a stopped run has no final accuracy). Before any run the seed's bars
     are drawn alone, labelled as the seed's. The legend names the budget of each: ours "ours: 5,000 images x
-    3 epochs" (from the rows), the seed's SEED_LABEL; the seed's bars are light grey and hatched."""
+    3 epochs" (from the rows), the seed's SEED_LABEL; the seed's bars are light grey and hatched.
+    `reference` = (legend label, rows of results/transfer.json): a third series, the reference run's bars."""
     seed = {(r["Strategy"], r["Optimizer"]): r["Test Accuracy"] for r in SEED_RESULTS}
     seed_style = dict(name=SEED_LABEL, marker=dict(color=SEED_COLOR, pattern=dict(shape=SEED_PATTERN, fgcolor="#888")),
                       textposition="outside", textfont=dict(color="#777", size=11))
+    ref = {(r["Strategy"], r["Optimizer"]): r["Test Accuracy"] for r in (reference[1] if reference else [])}
     if not rows:
-        labels = [_tick(s, o) for s, o in seed]
-        fig = go.Figure(go.Bar(x=labels, y=list(seed.values()), text=[f"{v:.1%}" for v in seed.values()],
-                               **seed_style))
+        keys = list(seed) + [k for k in ref if k not in seed]
+        labels = [_tick(s, o) for s, o in keys]
+        fig = go.Figure(go.Bar(x=labels, y=[seed.get(k) for k in keys],
+                               text=[f"{seed[k]:.1%}" if k in seed else "" for k in keys], **seed_style))
         title = "The seed's test accuracy (full CIFAR-100): run Phase 2 to draw yours next to it"
+        if ref:
+            title = "The seed's and the reference run's test accuracy: run Phase 2 to draw yours next to them"
     else:
         rows = sorted(rows, key=lambda r: -r["Test Accuracy"])
         keys = [(r["Strategy"], r["Optimizer"]) for r in rows]
@@ -144,12 +150,16 @@ def comparison_bars(rows: list[dict]) -> go.Figure:
                    textposition="outside", textfont=dict(size=11)),
             go.Bar(x=labels, y=[seed.get(k) for k in keys], text=[f"{seed[k]:.1%}" if k in seed else "" for k in keys],
                    **seed_style)])
-        fig.update_layout(barmode="group")
         title = f"Test accuracy, {budget.removeprefix('ours: ')} (ours) vs the seed's full budget"
+    if ref:
+        fig.add_trace(go.Bar(x=labels, y=[ref.get(k) for k in keys], name=reference[0], marker_color=REF_COLOR,
+                             text=[f"{ref[k]:.1%}" if k in ref else "" for k in keys], textposition="outside",
+                             textfont=dict(size=11)))
+    fig.update_layout(barmode="group")
     _layout(fig, title, "", "test accuracy", height=BARS_HEIGHT)
     _legend_below(fig, BARS_HEIGHT, BARS_MARGIN_B)
     # room above the highest bar for its label (a 95% bar's label must not be clipped), ticks at most 100%
-    top = max([0.6] + [r["Test Accuracy"] for r in rows])
+    top = max([0.6] + [r["Test Accuracy"] for r in rows] + list(ref.values()))
     fig.update_yaxes(tickformat=".0%", range=[0, top * 1.15], tickvals=[i / 10 for i in range(11) if i / 10 <= top])
     fig.update_xaxes(tickangle=0)
     return fig

@@ -29,8 +29,29 @@ def source_checkpoints(folder: str | Path | None = None) -> list[str]:
 
 
 def no_checkpoint_message(in_tab: bool = True) -> str:
-    how = "press 'Train a CIFAR-10 ResNet first' or run" if in_tab else "run"
-    return f"no CIFAR-10 ResNet checkpoint in {checkpoint_dir()}: {how} `{TRAIN_HINT}`"
+    """What to do without a source network; the page's version names no server folder."""
+    if in_tab:
+        return f"no CIFAR-10 ResNet checkpoint yet: press 'Train a CIFAR-10 ResNet first' (or run `{TRAIN_HINT}`)"
+    return f"no CIFAR-10 ResNet checkpoint in {checkpoint_dir()}: run `{TRAIN_HINT}`"
+
+
+def source_names(folders) -> list[str]:
+    """Names (no folder) of the source checkpoints in `folders`, the first folder's first: a session's own model
+    (public mode) shadows a committed one of the same name for that session."""
+    return list(dict.fromkeys(Path(p).stem for folder in folders for p in source_checkpoints(folder)))
+
+
+def source_by_name(name, folders) -> str:
+    """The weights path behind a listed name. The page picks by name only: a name that is not listed is a
+    LabsError, and nothing outside `folders` is ever opened for it."""
+    name = "" if name is None else str(name)
+    if not name.strip():
+        raise LabsError(no_checkpoint_message())
+    names = source_names(folders)
+    if name not in names:
+        listed = ", ".join(names) if names else "none yet: train one first"
+        raise LabsError(f"invalid checkpoint: expected a name from the list ({listed}), got {name[:60]!r}")
+    return next(str(Path(f) / f"{name}.safetensors") for f in folders if (Path(f) / f"{name}.safetensors").is_file())
 
 
 def train_quick_source(stop=None, out: str | Path | None = None, **overrides):

@@ -81,8 +81,9 @@ def svm_status(rec: dict, estimate: float) -> str:
         remaining = rec["seconds"] / max(done, 1) * (total - done) + rec["fit_estimate"]
         return f"{rec['stage']}: {rec['done']:,} / {rec['total']:,}{left(remaining)}"
     if kind == "fitting":
+        spent = rec.get("fit_seconds", 0.0)
         return (f"fitting LinearSVC on {rec['n_train']:,} x {rec['feature_dim']} features…"
-                f"{left(rec['estimate'])}")
+                + (f" {spent:.0f} s" if spent >= 1 else "") + left(max(rec["estimate"] - spent, 0.0)))
     if rec["stopped"]:
         return "stopped: nothing was fitted"
     return f"done: test accuracy {rec['test_acc']:.1%} (LinearSVC fit {rec['fit_seconds']:.1f} s)"

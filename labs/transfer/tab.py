@@ -7,16 +7,20 @@ The source checkpoints are listed when the page loads (listing reads them with t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 
-from labs import ui
-from labs.core import eta
-from labs.core.catalog import DATASETS, availability_message
+from labs import datagate, ui
+from labs.core import eta, public
+from labs.core.catalog import DATASETS
 from labs.core.errors import LabsError
 from labs.transfer.config import (OPTIMIZERS, PRESETS, SEED_RESULTS, SEED_SVM_ACC, SOURCE_BLOCKS, TransferConfig,
-                                  eta_seconds, preset, source_overrides)
+                                  eta_seconds, preset, source_overrides, subset_sizes)
 from labs.transfer.figures import LiveCurves, comparison_bars
 from labs.transfer.freeze import FREEZE_STRATEGIES
+from labs.transfer import reference
+from labs.transfer.names import initial_names
 from labs.transfer.status import SourceProgress, finetune_status, svm_status
 from labs.transfer.tables import results_note, results_table, svm_summary
 
@@ -36,25 +40,46 @@ freeze all early (stem + stage 1) 129,188."""
 DEFAULT = preset("quick")
 
 
-def on_load():
+def sources(request: gr.Request | None = None) -> list[str]:
+    """Names of the source checkpoints this session may pick: its own (public mode), then the checkpoint folder's.
+    The page shows and takes names only, never a path."""
+    from labs.core.checkpoints import folders
+    from labs.transfer.source import source_names
+
+    return source_names(folders(ui.session(request)))
+
+
+def source_path(name, request: gr.Request | None = None) -> str:
+    """The file behind a listed name; any other name is refused before a file is touched."""
+    from labs.core.checkpoints import folders
+    from labs.transfer.source import source_by_name
+
+    return source_by_name(name, folders(ui.session(request)))
+
+
+def sizes(dataset: str) -> dict:
+    """The data set's split sizes, for estimates of '0 = all'."""
+    spec = DATASETS[dataset]
+    return {"n_train": spec.n_train or 50_000, "n_test": spec.n_test or 10_000}
+
+
+def on_load(request: gr.Request = None):
     """The source checkpoints on disk now, and the quick recipe's defaults for 'train first'."""
     from labs.core.recipes import recipe
-    from labs.transfer.source import QUICK_RECIPE, no_checkpoint_message, source_checkpoints
+    from labs.transfer.source import QUICK_RECIPE, no_checkpoint_message
 
-    found = source_checkpoints()
+    found = sources(request)
     quick = recipe(QUICK_RECIPE)
+    where = "kept for this session only" if public.is_public() else "saved to the checkpoint folder"
     note = no_checkpoint_message() if not found else ("A source network is ready; train another here if you like "
-                                                      "(saved to the checkpoint folder with the train command's "
-                                                      "metadata).")
+                                                      f"({where} with the train command's metadata).")
     return (gr.update(choices=found, value=found[0] if found else None), gr.update(open=not found), note,
             quick["n_train"], quick["train"].epochs)
 
 
-def refresh_checkpoints(current):
-    from labs.transfer.source import source_checkpoints
-
-    found = source_checkpoints()
-    return gr.update(choices=found, value=current or (found[0] if found else None))
+def refresh_checkpoints(current, request: gr.Request = None):
+    found = sources(request)
+    return gr.update(choices=found, value=current if current in found else (found[0] if found else None))
 
 
 def eta_text(strategies, optimizers, epochs, train_subset, test_subset, from_scratch, svm_train, svm_test) -> str:
@@ -80,11 +105,14 @@ def apply_preset(name):
 @ui.handler
 def svm_phase(checkpoint, dataset, svm_train, svm_test, svm_c, request: gr.Request = None):
     """Phase 1: yields (status, result markdown)."""
-    cfg = ui.config(TransferConfig, checkpoint=checkpoint, dataset=dataset, svm_train_subset=svm_train,
+    cfg = ui.config(TransferConfig, checkpoint=source_path(checkpoint, request), dataset=dataset,
+                    svm_train_subset=svm_train,
                     svm_test_subset=svm_test, svm_c=svm_c)
     from labs.transfer.experiment import run_svm
 
-    estimate = eta_seconds(cfg)["svm"]
+    estimate = eta_seconds(cfg, **sizes(cfg.dataset))["svm"]
+    public.check("transfer_svm", svm_images=sum(subset_sizes(cfg, **sizes(cfg.dataset), svm=True)),
+                 train_seconds=estimate)
 
     def render(rec):
         done = rec["kind"] == "done" and not rec["stopped"]
@@ -99,20 +127,22 @@ def finetune_phase(checkpoint, dataset, strategies, optimizers, adam_lr, sgd_lr,
                    augment, from_scratch, request: gr.Request = None):
     """Phase 2: yields (status, loss plot, accuracy plot, table, bars, note); the plots have one trace per run,
     the table a row per run started (finished, running or stopped), the bars the finished runs only."""
-    cfg = ui.config(TransferConfig, checkpoint=checkpoint, dataset=dataset, strategies=strategies,
+    cfg = ui.config(TransferConfig, checkpoint=source_path(checkpoint, request), dataset=dataset,
+                    strategies=strategies,
                     optimizers=optimizers, adam_lr=adam_lr, sgd_lr=sgd_lr, epochs=epochs, train_subset=train_subset,
                     test_subset=test_subset, augment=augment, from_scratch=from_scratch)
     from labs.transfer.experiment import run_finetune
 
-    live = LiveCurves()
-    e = eta_seconds(cfg)
+    live, ref = LiveCurves(), reference.bars(reference.load()[0])  # the reference run's bars stay in the chart
+    e = eta_seconds(cfg, **sizes(cfg.dataset))
+    public.check("transfer_finetune", train_seconds=e["finetune"])
     per_run = e["finetune"] / max(e["runs"], 1)
 
     def render(rec):
         status = finetune_status(rec, live, per_run)
         table = results_table(live.table_rows(), status=True)
         if rec["kind"] in ("start", "run", "row", "stopped", "done"):
-            return (status, *live.figures(), table, comparison_bars(live.rows), results_note(live))
+            return (status, *live.figures(), table, comparison_bars(live.rows, ref), results_note(live))
         return (status, *live.figures(), table, gr.skip(), gr.skip())
 
     with ui.job(SCOPE, request) as stop:
@@ -125,11 +155,14 @@ def train_source_phase(n_train, epochs, request: gr.Request = None):
     """'Train a CIFAR-10 ResNet first' (the quick recipe); yields (status, checkpoint dropdown update)."""
     overrides = source_overrides(n_train, epochs)
     from labs.core.recipes import recipe
-    from labs.transfer.source import QUICK_RECIPE, source_checkpoints, train_quick_source
+    from labs.core.checkpoints import save_dir
+    from labs.transfer.source import QUICK_RECIPE, train_quick_source
 
     r = recipe(QUICK_RECIPE, **overrides)
     n = r["n_train"] or 50_000
     estimate = r["train"].epochs * (eta.train_seconds(SOURCE_BLOCKS, n) + eta.infer_seconds(SOURCE_BLOCKS, r["n_test"]))
+    public.check("transfer_source", train_seconds=estimate)
+    out = save_dir(ui.session(request)) / QUICK_RECIPE  # public mode: the session's own folder
     progress = SourceProgress(r["train"].epochs, estimate)
 
     def render(rec):
@@ -138,14 +171,15 @@ def train_source_phase(n_train, epochs, request: gr.Request = None):
         if line is not None:
             return line, gr.skip()
         if kind == "saved":
-            return (f"saved {rec['path']} (CIFAR-10 test accuracy {rec['metrics']['final_test_acc']:.1%}); "
-                    f"selected above", gr.update(choices=source_checkpoints(), value=rec["path"]))
+            name = Path(rec["path"]).stem  # the page shows names, never server paths
+            return (f"saved {name} (CIFAR-10 test accuracy {rec['metrics']['final_test_acc']:.1%}); "
+                    f"selected above", gr.update(choices=sources(request), value=name))
         if kind == "not_saved":
             return rec["reason"], gr.skip()
         return gr.skip(), gr.skip()
 
     with ui.job(SCOPE, request) as stop:
-        yield from ui.stream(train_quick_source(stop=stop, **overrides), render, stop=stop,
+        yield from ui.stream(train_quick_source(stop=stop, out=out, **overrides), render, stop=stop,
                              urgent=lambda rec: rec["kind"] in ("start", "eval", "saved", "not_saved"))
 
 
@@ -153,8 +187,10 @@ def build(tab: gr.Tab | None = None) -> None:
     """Lay out Lab 2 inside `tab` (every build() gets its gr.Tab; this one lists checkpoints on page load)."""
     gr.Markdown(ABOUT)
     with gr.Row():
-        checkpoint = gr.Dropdown([], value=None, allow_custom_value=True, scale=4, elem_id="transfer-checkpoint",
-                                 label="Source network: CIFAR-10 ResNet checkpoint", info="pick one or type a path")
+        first = initial_names()  # names only (the page shows no path); the page's load re-lists them for the session
+        checkpoint = gr.Dropdown(first, value=first[0] if first else None, scale=4, elem_id="transfer-checkpoint",
+                                 label="Source network: CIFAR-10 ResNet checkpoint",
+                                 info="pick one by name (↻ lists new ones)")
         refresh = gr.Button("↻", scale=0, min_width=40)
         dataset = gr.Dropdown(list(DATASETS), value="cifar100", label="Target data set", scale=1, elem_id="transfer-dataset",
                               info="the seed's is CIFAR-100")
@@ -166,8 +202,8 @@ def build(tab: gr.Tab | None = None) -> None:
             src_btn = gr.Button("Train a CIFAR-10 ResNet first", variant="secondary")
             src_stop = gr.Button("Stop", variant="stop")
         src_status = gr.Markdown("", elem_classes=["labs-note"])
-    missing = availability_message("cifar100")
-    gr.Markdown(f"⚠️ {missing}", visible=bool(missing))
+        gr.Markdown(public.caps_note("transfer_source"), visible=public.is_public(), elem_classes=["labs-note"])
+    datagate.Gate(["cifar10", "cifar100"], tab, api_name="transfer_download")  # what "train first" and both phases read
     with gr.Row():
         preset_radio = gr.Radio(list(PRESETS), value="quick", label="Preset",
                                 info="quick: minutes on a CPU · full: all data, 15 epochs (hours on a CPU)")
@@ -182,6 +218,7 @@ def build(tab: gr.Tab | None = None) -> None:
         svm_c = gr.Number(DEFAULT.svm_c, label="C (1e-6 to 1e4)")
         svm_btn = gr.Button("Extract features + fit SVM", variant="primary")
         svm_stop = gr.Button("Stop", variant="stop")
+    gr.Markdown(public.caps_note("transfer_svm"), visible=public.is_public(), elem_classes=["labs-note"])
     svm_status = gr.Markdown("", elem_classes=["labs-note"], elem_id="transfer-svm-status")
     svm_out = gr.Markdown(f"Seed: **{SEED_SVM_ACC:.1%}** test accuracy on full CIFAR-100.")
 
@@ -191,7 +228,7 @@ def build(tab: gr.Tab | None = None) -> None:
         strategies = gr.CheckboxGroup(list(FREEZE_STRATEGIES), value=list(DEFAULT.strategies),
                                       label="Freeze strategies")
         optimizers = gr.CheckboxGroup([(v, k) for k, v in OPTIMIZERS.items()], value=list(DEFAULT.optimizers),
-                                      label="Optimisers", info="Adam = AdamW; SGD = Nesterov, momentum 0.9")
+                                      label="Optimisers", info="Adam as in the seed; SGD = Nesterov, momentum 0.9")
     with gr.Row():
         adam_lr = gr.Number(DEFAULT.adam_lr, label="Adam peak lr")
         sgd_lr = gr.Number(DEFAULT.sgd_lr, label="SGD peak lr")
@@ -205,6 +242,7 @@ def build(tab: gr.Tab | None = None) -> None:
         from_scratch = gr.Checkbox(DEFAULT.from_scratch, label="add a from-scratch ResNet (same budget)")
         run_btn = gr.Button("Run fine-tuning", variant="primary", elem_id="transfer-ft-run")
         run_stop = gr.Button("Stop", variant="stop", elem_id="transfer-ft-stop")
+    gr.Markdown(public.caps_note("transfer_finetune"), visible=public.is_public(), elem_classes=["labs-note"])
     status = gr.Markdown("", elem_classes=["labs-note"], min_height=28, elem_id="transfer-ft-status")
     empty_loss, empty_acc = LiveCurves().figures()
     with gr.Row():
@@ -212,8 +250,12 @@ def build(tab: gr.Tab | None = None) -> None:
         acc_plot = gr.Plot(empty_acc, show_label=False, elem_id="transfer-acc-plot")
     table = gr.Dataframe(results_table([], status=True), label=("This grid (finished runs best first, then "
                                                                   "running or stopped ones)"), interactive=False, elem_id="transfer-results-table")
-    bars = gr.Plot(comparison_bars([]), show_label=False, elem_id="transfer-bars")
+    ref_record, ref_line = reference.load()  # results/transfer.json, or the line saying how to produce it
+    bars = gr.Plot(comparison_bars([], reference.bars(ref_record)), show_label=False, elem_id="transfer-bars")
     note = gr.Markdown(results_note(), elem_classes=["labs-note"], elem_id="transfer-results-note")
+    ref_text, ref_table = reference.view(ref_record, ref_line)
+    gr.Markdown(ref_text, elem_classes=["labs-note"], elem_id="transfer-reference-note")
+    gr.Dataframe(ref_table, interactive=False, show_label=False, elem_id="transfer-reference-table")
     with gr.Accordion("The seed's table (full CIFAR-100)", open=False, elem_id="transfer-seed-accordion"):
         gr.Dataframe(results_table(SEED_RESULTS).drop(columns=["Time (s)"]), interactive=False,
                      elem_id="transfer-seed-table")
@@ -229,12 +271,13 @@ def build(tab: gr.Tab | None = None) -> None:
     refresh.click(ui.handler(refresh_checkpoints), checkpoint, checkpoint, api_visibility="private", queue=False)
 
     svm_btn.click(svm_phase, [checkpoint, dataset, svm_train, svm_test, svm_c], [svm_status, svm_out],
-                  api_name="transfer_svm", show_progress_on=[svm_status])
+                  api_name="transfer_svm", show_progress_on=[svm_status], **ui.heavy())
     run_btn.click(finetune_phase, [checkpoint, dataset, strategies, optimizers, adam_lr, sgd_lr, epochs,
                                    train_subset, test_subset, augment, from_scratch],
-                  [status, loss_plot, acc_plot, table, bars, note], api_name="transfer_finetune", show_progress_on=[status])
+                  [status, loss_plot, acc_plot, table, bars, note], api_name="transfer_finetune",
+                  show_progress_on=[status], **ui.heavy())
     src_btn.click(train_source_phase, [src_n, src_epochs], [src_status, checkpoint], api_name="transfer_train_source",
-                  show_progress_on=[src_status])
+                  show_progress_on=[src_status], **ui.heavy())
     ui.stop_button(run_stop, SCOPE, status, api_name="transfer_stop")
     ui.stop_button(svm_stop, SCOPE, svm_status)
     ui.stop_button(src_stop, SCOPE, src_status)

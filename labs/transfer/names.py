@@ -1,0 +1,29 @@
+"""The source networks' names as the page is built, read without torch (labs.transfer.source lists them with
+full checks when the page loads). The dropdown takes names from its list only: its first list is this one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+REFERENCE_NAME = "resnet77_cifar10"  # listed first (labs.transfer.source.REFERENCE_NAME)
+
+
+def initial_names(folder: str | Path | None = None) -> list[str]:
+    """Names of the checkpoints in `folder` (default: the checkpoint folder) whose JSON says a ResNet trained on
+    CIFAR-10; unreadable or odd files are left out (the full listing explains nothing more to a visitor)."""
+    import os
+
+    if folder is None:
+        env = os.environ.get("LABS_CHECKPOINT_DIR")
+        folder = Path(env).expanduser() if env else Path(__file__).resolve().parents[2] / "checkpoints"
+    names = []
+    for weights in sorted(Path(folder).glob("*.safetensors")) if Path(folder).is_dir() else []:
+        info = weights.with_suffix(".json")
+        try:
+            meta = json.loads(info.read_text()) if info.stat().st_size < 16 * 2**20 else None
+        except (OSError, ValueError, RecursionError):
+            continue
+        if isinstance(meta, dict) and meta.get("model") == "resnet" and meta.get("dataset") == "cifar10":
+            names.append(weights.stem)
+    return sorted(names, key=lambda n: (n != REFERENCE_NAME, n))
