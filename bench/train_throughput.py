@@ -135,6 +135,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2, help="A/B rounds; the median is reported")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--device", default=None)
+    ap.add_argument("--compile", action="store_true", help="also time the engine with torch.compile (CUDA graphs on "
+                                                          "CUDA), compile time reported")
     args = ap.parse_args()
     set_threads(args.threads)
     devices = [torch.device(args.device)] if args.device else [torch.device("cpu")] + (
@@ -153,6 +155,12 @@ def main() -> None:
         print(f"[{device.type}] ResNet{list(depth)} batch {bs}, {torch.get_num_threads()} threads, data "
               f"{data.name}: straightforward {b:,.0f} img/s (runs {[round(v) for v in base]}), "
               f"engine {m:,.0f} img/s (runs {[round(v) for v in mine]}), ratio {m / b:.2f}x", flush=True)
+        if args.compile:
+            seed_everything(0)
+            t0 = time.perf_counter()
+            c = ours(build_model("resnet", depth=depth), data, bs, args.steps, args.warmup, device, compile_=True)
+            print(f"[{device.type}] engine + torch.compile: {c:,.0f} img/s ({c / m:.2f}x the engine; the run with "
+                  f"compilation took {time.perf_counter() - t0:.1f} s)", flush=True)
         gflop = train_flops_per_image(build_model("resnet", depth=depth))
         native_bf16 = device.type == "cuda" or cpu_has_bf16()
         fp32 = matmul_peak(torch.float32, device)

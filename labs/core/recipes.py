@@ -84,6 +84,10 @@ def train_and_save(model: str, dataset: str, train, out: str | Path, depth=None,
     from labs.core.engine import fit, seed_everything
     from labs.core.models import build_model, count_parameters, objective_of
 
+    from labs.core import params
+
+    for name, value in (("n_train", n_train), ("n_test", n_test)):  # 0 or None = the whole split; -1 is a typo
+        params.check_value(name, params.Interval(int, 0, None), 0 if value is None else value)
     data = load_dataset(dataset, download=download).subset(n_train or None, n_test or None, seed=train.seed)
     margs = model_args_for(model, data.image_shape, data.num_classes, depth, widths)
     seed_everything(train.seed)
@@ -101,6 +105,7 @@ def train_and_save(model: str, dataset: str, train, out: str | Path, depth=None,
         return
     metrics = {k: end[k] for k in ("final_test_acc", "best_test_acc", "final_test_loss", "final_train_loss",
                                    "steps", "seconds") if k in end}
+    metrics["check"] = subset_check(net, data, train)
     path = save_checkpoint(out, net, model, margs, dataset=dataset, num_classes=data.num_classes,
                            normalization={"mean": list(data.mean), "std": list(data.std)},
                            data={"n_train": len(data.y_train), "n_test": len(data.y_test)},
@@ -108,6 +113,21 @@ def train_and_save(model: str, dataset: str, train, out: str | Path, depth=None,
                            device=end["device"],
                            command=command or command_line(model, dataset, train, depth, widths, n_train, n_test, out))
     yield {"kind": "saved", "path": str(path), "metrics": metrics}
+
+
+CHECK_IMAGES = 2000  # the fixed test subset every checkpoint's JSON states a result on (tests re-evaluate it)
+
+
+def subset_check(net, data, train) -> dict:
+    """The model's result on the first CHECK_IMAGES test images (class balanced for CIFAR), evaluated as fit
+    evaluates (flip TTA when the config says so): a quick, exact check that a checkpoint is what its JSON says."""
+    from labs.core.inference import evaluate
+
+    n = min(CHECK_IMAGES, len(data.y_test))
+    loss, acc = evaluate(net, data.x_test[:n], data.y_test[:n], data.mean, data.std, amp=train.amp,
+                         objective=train.objective, flip=train.tta_flip)
+    return {"images": n, "flip": bool(train.tta_flip), **({"test_loss": loss} if train.objective != "classification"
+                                                          else {"test_acc": acc})}
 
 
 def _recipes() -> dict[str, dict]:
@@ -127,7 +147,14 @@ def _recipes() -> dict[str, dict]:
             train=TrainConfig(epochs=6, batch_size=256, lr=0.2, optimizer="sgd", weight_decay=5e-4,
                               schedule="onecycle", label_smoothing=0.1, augment=True, tta_flip=True, log_every=20,
                               grad_norms=False)),
-        # The ODIN lab's reconstruction-error detector: AdamW without decay = Adam, cosine to 0.
+        # The reference classifier the transfer and ODIN labs start from (`python -m labs reproduce --stage
+        # reference`): the fast recipe run long enough for ResNet-20's 91.25% class of result.
+        "resnet77_cifar10_reference": dict(
+            model="resnet", dataset="cifar10", depth=(7, 7), widths=(16, 32), n_train=0, n_test=0,
+            train=TrainConfig(epochs=80, batch_size=256, lr=0.2, optimizer="sgd", weight_decay=5e-4,
+                              schedule="onecycle", label_smoothing=0.1, augment=True, tta_flip=True, log_every=50,
+                              grad_norms=False)),
+        # The ODIN lab's reconstruction-error detector: Adam without weight decay, cosine to 0.
         "autoencoder_cifar10": dict(
             model="conv_autoencoder", dataset="cifar10", n_train=20_000, n_test=1_000,
             train=TrainConfig(epochs=3, batch_size=128, lr=2e-3, optimizer="adam", weight_decay=0.0,

@@ -1,0 +1,86 @@
+"""Resumable training: inside `with resume.into(folder):` every `engine.fit` keeps its state per epoch.
+
+Long reproductions run for hours on a CPU and no process may outlive a working
+session, so a run must pick up where the last one stopped. The labs' generators
+(run_sweep, run_finetune, ...) need no change for that: `fit` asks `resume.active()`
+for a folder and, when there is one, keys a state file on what makes the run this
+run (config, data set and sizes, model shapes and initial weights, device type):
+
+- after every finished epoch it writes the whole training state (weights, optimiser,
+  schedule, EMA, the shuffling generator, history, elapsed seconds), atomically;
+- a rerun of the same run restores it and continues with the next epoch, drawing the
+  same shuffles it would have drawn (bit-identical on the same machine and threads);
+- a finished run keeps its final state and `end` record, so a rerun replays it at once.
+
+State files are torch.save dicts of tensors and plain values, read back with
+weights_only=True (no pickled code runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+_FOLDER: contextvars.ContextVar[Path | None] = contextvars.ContextVar("labs_resume_folder", default=None)
+_IGNORED = ("threads", "log_every")  # settings that do not change what a run computes
+
+
+@contextlib.contextmanager
+def into(folder: str | Path):
+    """Make every fit inside the block resumable, with its state under `folder`."""
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    token = _FOLDER.set(path)
+    try:
+        yield path
+    finally:
+        _FOLDER.reset(token)
+
+
+def active() -> Path | None:
+    return _FOLDER.get()
+
+
+def run_key(model: nn.Module, data, config, device: torch.device) -> str:
+    """A name for this run: the same model, initial weights, data and settings give the same key. Only
+    settings that differ from TrainConfig's defaults count, so a new setting (with a default that keeps
+    today's behaviour) does not orphan the states of runs in progress."""
+    default = type(config)()
+    changed = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+               if f.name not in _IGNORED and getattr(config, f.name) != getattr(default, f.name)}
+    with torch.no_grad():
+        shapes = [(n, list(p.shape), round(float(p.double().sum()), 6)) for n, p in model.state_dict().items()
+                  if p.is_floating_point()]
+    ident = {"config": changed, "model": type(model).__name__,
+             "weights": shapes, "data": [data.name, len(data.y_train), len(data.y_test), list(data.mean)],
+             "device": device.type}
+    return hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def state_path(key: str) -> Path | None:
+    folder = active()
+    return folder / f"fit-{key}.pt" if folder is not None else None
+
+
+def save(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".pt.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load(path: Path) -> dict | None:
+    """The saved state, or None when there is none or it cannot be read (then the run starts over)."""
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # a damaged or foreign file: train from the start and overwrite it
+        return None

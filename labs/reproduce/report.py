@@ -1,0 +1,95 @@
+"""RESULTS.md: every stage's table next to the seed's, with its command, hardware, compute time and commit."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from labs.reproduce import results
+
+HEADER = """# Reference results
+
+Every number here was produced by `python -m labs reproduce` (the project's own engine and recipes, the real
+data sets) and is read from the stage's file in `results/` (JSON, one schema: `labs/reproduce/results.py`).
+A stage is resumable: rerunning its command continues where it stopped. This file is regenerated after
+every stage (`python -m labs reproduce --report` rewrites it from `results/` alone).
+"""
+
+
+def fmt(column: str, value) -> str:
+    """One table cell: accuracies as percent, detector metrics with 3 decimals, seconds whole, counts with commas."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "-"
+        low = column.lower()
+        if "accuracy" in low or "drop" in low:
+            return f"{value:.2%}"
+        if "ratio" in low:
+            return f"{value:.1e}" if value < 0.01 else f"{value:.2f}"
+        if "second" in low or "(s)" in low:
+            return f"{value:,.0f}"
+        if "lr" in low:
+            return f"{value:g}"
+        return f"{value:.3f}" if abs(value) < 100 else f"{value:,.1f}"
+    return str(value).replace("|", "/")
+
+
+def table(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(c, r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def render(found: dict[str, dict]) -> str:
+    from labs.reproduce.run import command_for
+    from labs.reproduce.stages import STAGES
+
+    out = [HEADER, "| Stage | Produced on | Compute time | Date | Commit |", "|---|---|---|---|---|"]
+    for name, (title, _) in STAGES.items():
+        r = found.get(name)
+        if r is None:
+            out.append(f"| {name} | not produced yet: `{command_for(name, False)}` | - | - | - |")
+        else:
+            dry = " (dry run: not a result)" if r["dry_run"] else ""
+            out.append(f"| {name}{dry} | {results.describe(r['hardware'])} | {duration(r['compute_seconds'])} | "
+                       f"{r['date']} | {r['commit']} |")
+    for name, (title, _) in STAGES.items():
+        r = found.get(name)
+        out.append(f"\n## {name}: {title}\n")
+        if r is None:
+            out.append(f"Not produced yet. Run `{command_for(name, False)}`.")
+            continue
+        out.append(f"`{r['command']}` on {results.describe(r['hardware'])}, {duration(r['compute_seconds'])} of "
+                   f"compute, {r['date']}, commit {r['commit']}.\n")
+        out.append(table(r["table"]))
+        if r["seed_table"]:
+            out.append("\nThe seed's:\n")
+            out.append(table(r["seed_table"]))
+        if r["notes"]:
+            out.append("")
+            out.extend(f"- {n}" for n in r["notes"])
+    return "\n".join(out) + "\n"
+
+
+def write(res_dir: Path, path: Path) -> Path:
+    text = render(results.read_all(res_dir))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

@@ -1,0 +1,77 @@
+"""Run stages: each inside labs.core.resume (a rerun continues where the last one stopped), its results file
+written when it finishes (labs/reproduce/results.py), RESULTS.md regenerated after every stage."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from labs.core import resume
+from labs.core.errors import LabsError
+from labs.reproduce import report, results
+from labs.reproduce.stages import STAGES, Context
+
+
+def folders(out: str | Path | None, dry: bool) -> tuple[Path, Path, Path]:
+    """(results, checkpoints, RESULTS.md) for a run: the repository's unless `out` is given; a dry run never
+    writes into the repository (a new temporary folder when `out` is None)."""
+    from labs.core.checkpoints import checkpoint_dir
+
+    if out is None and dry:
+        out = tempfile.mkdtemp(prefix="labs-reproduce-dry-")
+    if out is None:
+        return results.results_dir(), checkpoint_dir(), results.ROOT / "RESULTS.md"
+    out = Path(out)
+    return out / "results", out / "checkpoints", out / "RESULTS.md"
+
+
+def command_for(stage: str, dry: bool) -> str:
+    return f"python -m labs reproduce --stage {stage}" + (" --dry-run" if dry else "")
+
+
+def reproduce(stages: list[str] | None = None, dry: bool = False, device: str | None = None, threads: int = 0,
+              out: str | Path | None = None, stop: threading.Event | None = None):
+    """Run `stages` (default: all, in order). Yields {"kind": "stage", "stage", "title"} when one starts, its
+    {"kind": "progress", "text"} records, {"kind": "stage_done", "stage", "path", "table"} when it is written,
+    and finally {"kind": "done", "results", "report"}."""
+    stages = list(stages or STAGES)
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise LabsError(f"unknown stage {unknown[0]!r}; choose from: {', '.join(STAGES)}")
+    res_dir, ckpt_dir, report_path = folders(out, dry)
+    ctx = Context(dry=dry, device=device, checkpoints=ckpt_dir, threads=threads)
+    if threads:
+        from labs.core.engine import set_threads
+        set_threads(threads)
+    for name in stages:
+        title, stage = STAGES[name]
+        yield {"kind": "stage", "stage": name, "title": title}
+        state = res_dir / ".state" / name
+        result = None
+        with resume.into(state):
+            for rec in stage(ctx):
+                if stop is not None and stop.is_set():
+                    return
+                if rec["kind"] == "result":
+                    result = rec
+                else:
+                    yield rec
+        if result is None:  # skipped (a dry run without the data it needs): nothing to write
+            continue
+        fields = {k: v for k, v in result.items() if k != "kind"}
+        record = {"schema": results.SCHEMA_VERSION, "stage": name, "title": title, **fields,
+                  "command": command_for(name, dry), "hardware": results.hardware(_device_name(device)),
+                  "commit": results.commit(), "date": results.today(), "dry_run": dry}
+        path = results.write(record, res_dir)
+        shutil.rmtree(state, ignore_errors=True)  # finished: its per-epoch states are no longer needed
+        report.write(res_dir, report_path)
+        yield {"kind": "stage_done", "stage": name, "path": str(path), "table": record["table"]}
+    yield {"kind": "done", "results": str(res_dir), "report": str(report_path)}
+
+
+def _device_name(device: str | None) -> str:
+    from labs.core.engine import pick_device
+
+    return str(pick_device(device))

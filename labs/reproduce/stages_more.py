@@ -1,0 +1,135 @@
+"""The two stages that start from the reference classifier: transfer (Lab 2) and odin (Lab 4).
+
+Same contract as labs/reproduce/stages.py: generators of {"kind": "progress", "text"} and one
+{"kind": "result", ...}. Both need the reference checkpoint (stage "reference") in ctx.checkpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from labs.core.errors import LabsError
+from labs.reproduce.stages import AUTOENCODER, OOD_STAGE_SETS, REFERENCE, Context, _curves, _progress
+
+TRANSFER_EPOCHS = 15  # fine-tuning epochs on all 50,000 CIFAR-100 images, with augmentation
+ODIN_PER_SIDE = 10_000
+
+
+def _reference(ctx: Context) -> Path:
+    path = Path(ctx.checkpoints) / REFERENCE
+    if not path.with_suffix(".json").exists():
+        raise LabsError(f"this stage starts from the reference classifier {REFERENCE}, which is not in "
+                        f"{ctx.checkpoints}: run `python -m labs reproduce --stage reference` first")
+    return path
+
+
+# ------------------------------------------------------------------ transfer
+
+def transfer(ctx: Context):
+    """Phase 1 (linear SVM on frozen features, all of CIFAR-100) and Phase 2 (3 freeze strategies x Adam, SGD,
+    plus the same ResNet from scratch), all 50,000 training and 10,000 test images, augmentation."""
+    from labs.core import params
+    from labs.transfer.config import SEED_RESULTS, SEED_SVM_ACC, TransferConfig
+    from labs.transfer.experiment import run_finetune, run_svm
+
+    source = _reference(ctx)
+    full = dict(train_subset=0, test_subset=0, svm_train_subset=0, svm_test_subset=0, epochs=TRANSFER_EPOCHS)
+    dry = dict(dataset="digits", train_subset=64, test_subset=64, svm_train_subset=128, svm_test_subset=64,
+               epochs=1, batch_size=32)
+    cfg = params.build(TransferConfig, checkpoint=str(source), augment=True, from_scratch=True, threads=ctx.threads,
+                       **(dry if ctx.dry else full))
+    svm, seconds = {}, 0.0
+    for rec in run_svm(cfg):
+        if rec["kind"] == "progress" and rec["done"] == rec["total"]:
+            yield {"kind": "progress", "text": f"SVM: {rec['stage']} done ({rec['seconds']:.0f} s)"}
+        elif rec["kind"] == "done":
+            svm = rec
+    seconds += svm["extract_seconds"] + svm["fit_seconds"]
+    yield {"kind": "progress", "text": f"SVM on frozen features: {svm['test_acc']:.2%}"}
+    table = [{"Strategy": "Linear SVM on frozen features", "Optimizer": f"LinearSVC (C={svm['c']:g})",
+              "Test Accuracy": svm["test_acc"], "Trainable Params": (svm["feature_dim"] + 1) * round(1 / svm["chance"]), "Time (s)": seconds}]
+    runs, curves = [], {}
+    for rec in run_finetune(cfg, device=ctx.device):
+        if rec["kind"] == "eval":
+            curves.setdefault(rec["run"], []).append(rec)
+            yield _progress(rec["run"], rec)
+        elif rec["kind"] == "row":
+            row = rec["row"]
+            table.append({k: row[k] for k in ("Strategy", "Optimizer", "Test Accuracy", "Trainable Params",
+                                              "Time (s)")})
+            runs.append({"name": rec["run"], "curves": _curves(curves.get(rec["run"], [])),
+                         "final": {"final_test_acc": row["Test Accuracy"], "seconds": row["Time (s)"],
+                                   "lr": row["lr"], "epochs": row["epochs"]}})
+            seconds += row["Time (s)"]
+    seed_table = [{"Strategy": "Linear SVM on frozen features", "Test Accuracy": SEED_SVM_ACC}] + [
+        {k: r[k] for k in ("Strategy", "Optimizer", "Test Accuracy", "Trainable Params")} for r in SEED_RESULTS]
+    yield {"kind": "result", "config": asdict(cfg), "seed": cfg.seed, "runs": runs, "table": table,
+           "seed_table": seed_table, "notes": transfer_notes(table, seed_table), "checkpoints": [],
+           "compute_seconds": seconds}
+
+
+def transfer_notes(table: list[dict], seed_table: list[dict]) -> list[str]:
+    tuned = [r for r in table if r["Strategy"] != "Linear SVM on frozen features"
+             and not r["Strategy"].startswith("From scratch")]
+    if not tuned:
+        return []
+    best = max(tuned, key=lambda r: r["Test Accuracy"])
+    seed_best = max((r["Test Accuracy"] for r in seed_table if r.get("Optimizer")), default=float("nan"))
+    notes = [f"Best fine-tuning row: {best['Strategy']} with {best['Optimizer']}, {best['Test Accuracy']:.2%} "
+             f"({(best['Test Accuracy'] - seed_best) * 100:+.2f} points against the seed's best {seed_best:.2%})."]
+    by_opt = {}
+    for r in tuned:
+        by_opt.setdefault(r["Optimizer"], []).append(r["Test Accuracy"])
+    if len(by_opt) == 2:
+        (a, va), (b, vb) = sorted(by_opt.items())
+        better = a if max(va) > max(vb) else b
+        notes.append(f"Best {a} row {max(va):.2%}, best {b} row {max(vb):.2%}: {better} is ahead here.")
+    return notes
+
+
+# ------------------------------------------------------------------ odin
+
+def odin(ctx: Context):
+    """Every detector's search (the seed's T x epsilon grid for ODIN) on the validation halves and the comparison
+    on the test halves, 10,000 CIFAR-10 test images against 10,000 images of each OOD set."""
+    from labs.ood.config import GridConfig
+    from labs.ood.detectors import DETECTORS
+    from labs.ood.notes import SEED_FIGURES
+    from labs.ood.experiment import run
+    from labs.ood.oodsets import OOD_SETS
+
+    from labs.core.checkpoints import read_metadata
+
+    dataset = read_metadata(_reference(ctx))["dataset"]
+    sets = ("uniform",) if ctx.dry else OOD_STAGE_SETS
+    ae = Path(ctx.checkpoints) / AUTOENCODER
+    if not ae.with_suffix(".json").exists() or read_metadata(ae)["dataset"] != dataset:
+        ae = None  # its row is skipped, with the reason, by the protocol
+    table, runs, configs, seconds = [], [], {}, 0.0
+    for ood in sets:
+        n = 32 if ctx.dry else min(ODIN_PER_SIDE, OOD_SETS[ood].size())
+        cfg = GridConfig(checkpoint=REFERENCE, ood_set=ood, images_per_side=n)
+        configs[ood] = asdict(cfg)
+        grid, rows = {}, []
+        for rec in run(cfg, folder=ctx.checkpoints, autoencoder=ae):
+            if rec["kind"] == "setting":
+                yield {"kind": "progress", "text": f"{OOD_SETS[ood].title}: {rec['row']['title']} "
+                                                   f"{rec['row']['setting']} ({rec['done']}/{rec['total']})"}
+            elif rec["kind"] == "grid":
+                grid = rec
+            elif rec["kind"] == "comparison":
+                rows = rec["rows"]
+        seconds += grid.get("wall", 0.0)
+        runs.append({"name": OOD_SETS[ood].title, "curves": [],
+                     "final": {"grid": [{"detector": r["title"], "setting": r["setting"], "val_auroc": r["val"]["AUROC"],
+                                         "test_auroc": r["test"]["AUROC"]} for r in grid.get("rows", [])]}})
+        for r in rows:
+            table.append({"OOD set": OOD_SETS[ood].title, "Detector": r["detector"], "Setting": r["setting"],
+                          "AUROC": r["AUROC"], "FPR@95": r["FPR@95"], "AUPR-in": r["AUPR-in"],
+                          "AUPR-out": r["AUPR-out"], "Detection error": r["Detection error"],
+                          "Relative cost": r["relative cost"]})
+    seed_table = [{"OOD set": "the seed's synthetic noise", "Detector": DETECTORS[k].title, "AUROC": v}
+                  for k, v in SEED_FIGURES.items()]
+    yield {"kind": "result", "config": configs, "seed": 0, "runs": runs, "table": table, "seed_table": seed_table,
+           "notes": [], "checkpoints": [], "compute_seconds": seconds}

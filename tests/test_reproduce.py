@@ -1,0 +1,117 @@
+"""`python -m labs reproduce`: every stage end to end (dry run), one results schema, RESULTS.md from results/."""
+
+import copy
+import json
+
+import pytest
+
+from labs.__main__ import main
+from labs.core.catalog import is_available
+from labs.core.errors import LabsError
+from labs.reproduce import report, results
+from labs.reproduce.run import reproduce
+from labs.reproduce.stages import STAGES
+
+
+@pytest.fixture(scope="module")
+def dry(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce")
+    records = list(reproduce(dry=True, out=out, threads=1))
+    return out, records
+
+
+@pytest.mark.slow
+def test_dry_run_runs_every_stage_end_to_end(dry):
+    out, records = dry
+    written = {r["stage"] for r in records if r["kind"] == "stage_done"}
+    expected = set(STAGES) - ({"autoencoder"} if not is_available("cifar10") else set())
+    assert written == expected
+    assert records[-1]["kind"] == "done"
+    for name in written:
+        record = results.read(name, out / "results")
+        assert record["dry_run"] is True and record["stage"] == name
+        assert record["table"] and record["runs"] and record["hardware"]["cores"] >= 1
+        assert record["command"] == f"python -m labs reproduce --stage {name} --dry-run"
+    assert not (out / "results" / ".state" / "cnn").exists()  # finished stages leave no resume state behind
+    # the stages that train write their checkpoints where the later stages read them
+    assert (out / "checkpoints" / "resnet77_cifar10.json").exists()
+    transfer = results.read("transfer", out / "results")
+    assert len(transfer["table"]) == 1 + 6 + 1  # SVM, 3 strategies x 2 optimisers, from scratch
+    assert {r["Optimizer"] for r in transfer["table"][1:7]} == {"Adam", "SGD"}
+    cnn = results.read("cnn", out / "results")
+    assert [(r["Architecture"], r["Size"]) for r in cnn["table"]] == [
+        (a, s) for s in ("Small", "Medium", "Large") for a in ("PlainCNN", "ResNet")]
+
+
+@pytest.mark.slow
+def test_results_md_shows_every_table_of_results(dry):
+    out, _ = dry
+    text = (out / "RESULTS.md").read_text()
+    assert text == report.render(results.read_all(out / "results"))
+    for name, record in results.read_all(out / "results").items():
+        assert report.table(record["table"]) in text, name
+        assert f"## {name}:" in text and "dry run: not a result" in text
+
+
+def test_committed_results_validate_and_match_results_md():
+    found = results.read_all(results.RESULTS_DIR)  # validates every file
+    md = results.ROOT / "RESULTS.md"
+    if not found:
+        assert not md.exists() or "Not produced yet" in md.read_text()
+        return
+    assert md.read_text() == report.render(found), "RESULTS.md is stale: python -m labs reproduce --report"
+    for record in found.values():
+        assert not record["dry_run"], f"{record['stage']}: a dry run must not be committed as a result"
+
+
+def _valid() -> dict:
+    return {"schema": 1, "stage": "mlp", "title": "t", "config": {}, "seed": 0,
+            "runs": [{"name": "a", "curves": [], "final": {}}], "table": [{"A": 1}], "seed_table": [],
+            "notes": [], "command": "c", "hardware": {}, "compute_seconds": 1.0, "commit": "x", "date": "d",
+            "dry_run": False, "checkpoints": []}
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda r: r.pop("table"), "missing field 'table'"),
+    (lambda r: r.update(seed="0"), "field 'seed' should be int"),
+    (lambda r: r.update(dry_run=1), "field 'dry_run' should be bool"),
+    (lambda r: r.update(schema=99), "schema 99"),
+    (lambda r: r["runs"].append({"name": "b"}), "run 1 lacks"),
+    (lambda r: r["table"].append({"B": 2}), "same columns"),
+])
+def test_schema_rejects_a_damaged_file(damage, message):
+    results.validate(_valid())
+    record = copy.deepcopy(_valid())
+    damage(record)
+    with pytest.raises(LabsError, match=message):
+        results.validate(record)
+
+
+def test_write_cleans_nan_and_read_round_trips(tmp_path):
+    record = _valid()
+    record["table"] = [{"A": float("nan")}]
+    path = results.write(record, tmp_path)
+    assert json.loads(path.read_text())["table"] == [{"A": None}]
+    assert results.read("mlp", tmp_path)["table"] == [{"A": None}]
+    path.write_text("{" * 5000)  # deeply nested / broken JSON: a clear message, not a RecursionError
+    with pytest.raises(LabsError, match="cannot be read"):
+        results.read("mlp", tmp_path)
+
+
+def test_report_formats_cells_by_column():
+    assert report.fmt("Final test accuracy", 0.9125) == "91.25%"
+    assert report.fmt("Parameters", 162644) == "162,644"
+    assert report.fmt("Seconds", 12.6) == "13"
+    assert report.fmt("AUROC", 0.81234) == "0.812"
+    assert report.fmt("x", None) == "-" and report.fmt("x", float("nan")) == "-"
+
+
+def test_cli_reproduce_one_stage_and_bad_input(tmp_path, capsys):
+    assert main(["reproduce", "--stage", "reference", "--dry-run", "--out", str(tmp_path), "--threads", "1"]) == 0
+    assert (tmp_path / "results" / "reference.json").exists() and (tmp_path / "RESULTS.md").exists()
+    assert "ResNet[7,7]" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "--stage", "nonsense"])
+    assert exit_.value.code == 2
+    assert main(["reproduce", "--stage", "transfer", "--dry-run", "--out", str(tmp_path / "empty")]) == 2
+    assert "run `python -m labs reproduce --stage reference` first" in capsys.readouterr().err
