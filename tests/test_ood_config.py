@@ -40,7 +40,8 @@ def test_the_default_grid_is_the_declared_space_and_the_knobs_are_the_recipes():
     from labs.core.recipes import recipe
 
     grid = GridConfig()
-    assert DETECTORS["odin"].space == {"temperature": grid.temperatures, "epsilon": grid.epsilons}
+    assert DETECTORS["odin"].space == {"temperature": grid.temperatures, "epsilon": grid.epsilons, "eps_scale": ("seed",)}
+    assert grid.space() == DETECTORS["odin"].space
     assert grid.temperatures == (1.0, 10.0, 100.0) and grid.epsilons == (0.0, 0.001, 0.002, 0.004)  # the seed's
     for cfg, name in ((QuickClassifierConfig(), "resnet77_cifar10_quick"),
                       (AutoencoderConfig(), "autoencoder_cifar10")):

@@ -55,12 +55,17 @@ def test_odin_equals_hand_computation(T, eps):
     grad = (p - onehot) @ W / T             # d CE(z/T, argmax) / dx for a linear model
     x_new = x - eps * np.sign(grad) / np.array(std)
     expected = _softmax((x_new @ W.T + b) / T).max(1)
-    got = odin_score(model, torch.tensor(x, dtype=torch.float32).view(3, 2, 1, 1), T, eps, std=std)
+    # the paper's scale: eps in pixel units, a step of eps / std on the normalised input
+    got = odin_score(model, torch.tensor(x, dtype=torch.float32).view(3, 2, 1, 1), T, eps, std=std, eps_scale="paper")
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
-    # std=None: inputs in pixel units, the step is eps itself
-    x_raw = x - eps * np.sign(grad)
-    got_raw = odin_score(model, torch.tensor(x, dtype=torch.float32).view(3, 2, 1, 1), T, eps)
-    np.testing.assert_allclose(got_raw.numpy(), _softmax((x_raw @ W.T + b) / T).max(1), rtol=1e-5)
+    # the seed's scale (the default, with or without std): eps is added to the normalised input itself
+    x_seed = x - eps * np.sign(grad)
+    seed_expected = _softmax((x_seed @ W.T + b) / T).max(1)
+    for kwargs in ({}, {"std": std}, {"eps_scale": "seed"}):
+        got_seed = odin_score(model, torch.tensor(x, dtype=torch.float32).view(3, 2, 1, 1), T, eps, **kwargs)
+        np.testing.assert_allclose(got_seed.numpy(), seed_expected, rtol=1e-5)
+    with pytest.raises(LabsError, match="needs the std"):
+        odin_score(model, torch.tensor(x, dtype=torch.float32).view(3, 2, 1, 1), T, eps, eps_scale="paper")
     assert (got.numpy() >= _softmax(z / T).max(1) - 1e-6).all()  # moving against the gradient raises the score
 
 

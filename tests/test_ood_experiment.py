@@ -121,12 +121,16 @@ def test_live_view_streams_odin_against_the_baselines(ckpt, monkeypatch):
                        temperature=10, epsilon=0.002, extras=["energy", "max_logit"])
     recs = list(ex.live(cfg))
     assert len(recs) >= 2 and recs[0]["done"] == 2 * sc.FIRST_BATCH and recs[-1]["done"] == recs[-1]["total"] == 200
-    assert list(recs[-1]["curves"]) == ["ODIN (T=10, ε=0.002)", "Max softmax (T=1)", "Energy score", "Max logit"]
+    odin = "ODIN (T=10, ε=0.002, seed's ε scale)"  # every label says which epsilon scale it uses
+    assert list(recs[-1]["curves"]) == [odin, "Max softmax (T=1)", "Energy score", "Max logit"]
     sid, sood = recs[0]["curves"]["Max softmax (T=1)"]  # while streaming every curve uses the same rows
     assert len(sid) == len(sood) == sc.FIRST_BATCH
     exp = sc.get_experiment(ckpt, "gaussian", 100)
     expected = list(sc.odin_stream(exp, 10.0, 0.002))[-1][0]
-    np.testing.assert_allclose(np.r_[recs[-1]["curves"]["ODIN (T=10, ε=0.002)"]], expected)
+    np.testing.assert_allclose(np.r_[recs[-1]["curves"][odin]], expected)
+    paper = list(ex.live(params.replace(cfg, eps_scale="paper")))[-1]["curves"]
+    assert "ODIN (T=10, ε=0.002, paper's ε scale (pixel units))" in paper  # another setting, computed anew
+    assert not np.allclose(np.r_[paper["ODIN (T=10, ε=0.002, paper's ε scale (pixel units))"]], expected)
     stop = threading.Event()
     stop.set()
     assert [r["done"] for r in ex.live(params.replace(cfg, temperature=3), stop)] == []  # superseded: nothing
@@ -145,7 +149,7 @@ def test_checkpoint_folder_and_in_distribution_set_come_from_the_environment_and
     meta = (tmp_path / "svhn_model.json")
     meta.write_text((tmp_path / "a_digits.json").read_text().replace('"digits"', '"svhn"'))
     (tmp_path / "svhn_model.safetensors").write_bytes((tmp_path / "a_digits.safetensors").read_bytes())
-    assert "svhn.npz is missing" in ex.availability("svhn_model")  # never on this machine: the data message shows
+    assert "SVHN (235 MB download) is not on this server yet." in ex.availability("svhn_model")  # never on this machine: the data message shows
     with pytest.raises(LabsError, match="no classifier selected"):
         ex.checkpoint_path("")
 

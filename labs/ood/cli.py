@@ -45,7 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="images per batch (default %(default)s): max_batches x batch_size images per side")
     p.add_argument("--n", type=int, default=0, help="images per side (overrides max_batches x batch_size)")
     p.add_argument("--temperatures", default=_csv(SEED_TEMPERATURES), help="grid of T (default %(default)s)")
-    p.add_argument("--epsilons", default=_csv(SEED_EPSILONS), help="grid of epsilon, pixel units (default %(default)s)")
+    p.add_argument("--epsilons", default=_csv(SEED_EPSILONS), help="grid of epsilon (default %(default)s), on the "
+                   "scale --eps-scale names")
+    p.add_argument("--eps-scale", default="seed", help="seed (default: epsilon added to the normalised input, as "
+                   "the seed) | paper (the ODIN paper: pixel units, divided by the per-channel std)")
     p.add_argument("--autoencoder", default=None, help="autoencoder checkpoint for the comparison "
                    "(default: the one for the classifier's data set in the checkpoint folder)")
     p.add_argument("--train-autoencoder", action="store_true", help="train the autoencoder first (recipe "
@@ -107,7 +110,8 @@ def odin_command(args) -> int:
     if args.dry_run:
         n, oods = args.n or 64, [o for o in oods if o in ("gaussian", "uniform")] or ["gaussian"]
     configs = [params.build(GridConfig, checkpoint=model_path.stem, ood_set=o, images_per_side=n,
-                            temperatures=args.temperatures, epsilons=args.epsilons) for o in oods or [""]]
+                            temperatures=args.temperatures, epsilons=args.epsilons, eps_scale=args.eps_scale)
+               for o in oods or [""]]
     if not args.dry_run and not args.model_path:
         raise LabsError("give --model_path checkpoints/NAME.safetensors (train one with `python -m labs train "
                         "--model resnet --dataset cifar10`), or use --dry-run")

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 
 from labs.core import eta, params
 from labs.core.params import Interval, Name, Numbers, Options, Subset
-from labs.ood.detectors import EPSILON, LIVE_EXTRAS, SEED_EPSILONS, SEED_TEMPERATURES, TEMPERATURE
+from labs.ood.detectors import EPS_SCALE, EPSILON, LIVE_EXTRAS, SEED_EPSILONS, SEED_TEMPERATURES, TEMPERATURE
 from labs.ood.oodsets import OOD_SETS
 
 IMAGES_PER_SIDE = Interval(int, 2, 10_000)  # 2: one image per validation/test half; the test sets hold 10,000
+# The tab's starting images per side: the view drawn as the tab opens (the preselected checkpoint and OOD set)
+# takes seconds, not the half minute 1,000 per side took on a busy 2-core CPU; type a larger n + Enter for more.
+FIRST_VIEW_IMAGES = 200
 MAX_GRID = 64                               # (T, epsilon) pairs in one grid search
 
 
@@ -33,11 +36,12 @@ class LiveConfig(ViewConfig):
     """The live view: ODIN at one (T, epsilon) against max softmax, on all n images per side."""
 
     temperature: float = 1.0      # T
-    epsilon: float = 0.0          # pixel units
+    epsilon: float = 0.0          # on the scale eps_scale names
     extras: tuple[str, ...] = ()  # other logit-only detectors to draw too (at their default setting)
+    eps_scale: str = "seed"       # "seed": epsilon added to the normalised input | "paper": pixel units / std
 
     CONSTRAINTS = {**ViewConfig.CONSTRAINTS, "temperature": TEMPERATURE, "epsilon": EPSILON,
-                   "extras": Subset(LIVE_EXTRAS, min_size=0)}
+                   "extras": Subset(LIVE_EXTRAS, min_size=0), "eps_scale": EPS_SCALE}
 
 
 @dataclass
@@ -46,10 +50,11 @@ class GridConfig(ViewConfig):
     These values replace a detector's own for its hyperparameters of the same name."""
 
     temperatures: tuple[float, ...] = SEED_TEMPERATURES  # the seed's grid
-    epsilons: tuple[float, ...] = SEED_EPSILONS          # pixel units
+    epsilons: tuple[float, ...] = SEED_EPSILONS          # on the scale eps_scale names
+    eps_scale: str = "seed"       # "seed": epsilon added to the normalised input | "paper": pixel units / std
 
     CONSTRAINTS = {**ViewConfig.CONSTRAINTS, "temperatures": Numbers(TEMPERATURE, MAX_GRID),
-                   "epsilons": Numbers(EPSILON, MAX_GRID)}
+                   "epsilons": Numbers(EPSILON, MAX_GRID), "eps_scale": EPS_SCALE}
 
     def check_more(self) -> None:
         pairs = len(self.temperatures) * len(self.epsilons)
@@ -58,7 +63,7 @@ class GridConfig(ViewConfig):
 
     def space(self) -> dict[str, tuple[float, ...]]:
         """hyperparameter -> values (the names the detectors' spaces use)."""
-        return {"temperature": self.temperatures, "epsilon": self.epsilons}
+        return {"temperature": self.temperatures, "epsilon": self.epsilons, "eps_scale": (self.eps_scale,)}
 
 
 @dataclass

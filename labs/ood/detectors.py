@@ -4,12 +4,14 @@ Conventions (the whole lab follows them):
 - A score is HIGHER for MORE in-distribution inputs; metrics take ID as the positive class.
 - `inputs` are what the classifier eats: normalised float NCHW, x_norm = (x - mean) / std
   with x in [0, 1] pixel units.
-- ODIN's epsilon is in [0, 1] PIXEL units. In normalised space one pixel-unit step is
-  1/std, so the step applied to channel c is epsilon / std[c]. `std=None` means the
-  inputs are raw pixels (no normalisation) and the step is epsilon itself.
-- The perturbation moves AGAINST the gradient of the cross-entropy at the predicted label
-  (x' = x - epsilon * sign(grad) / std), which raises the softmax score; the seed and the
-  ODIN paper do the same. sign(0) = 0: a pixel with no gradient stays put.
+- ODIN's epsilon has two scales (EPS_SCALES), and every table says which one it uses:
+  "seed" (the default, the seed's code): epsilon is added to the NORMALISED input,
+  x' = x_norm - epsilon * sign(grad); "paper" (the ODIN paper's code): epsilon is in [0, 1]
+  PIXEL units, so the step on channel c of the normalised input is epsilon / std[c].
+  With CIFAR's std ~0.25 the seed's 0.004 is the paper's ~0.001.
+- The perturbation moves AGAINST the gradient of the cross-entropy at the predicted label,
+  which raises the softmax score; the seed and the ODIN paper do the same. sign(0) = 0: a
+  pixel with no gradient stays put.
 
 A detector's `space` is its search space as data (as pytorch-ood's detectors carry theirs):
 the protocol searches it on the validation half, so a detector added to DETECTORS appears
@@ -25,16 +27,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from labs.core.errors import LabsError
-from labs.core.params import Interval, check_value
+from labs.core.params import Interval, Options, check_value
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
 TEMPERATURE = Interval(float, 1e-3, 1e4)       # T: 1 = plain softmax; the ODIN paper goes up to 1000
-EPSILON = Interval(float, 0, 1)                # pixel units; ODIN's useful range is 0-0.004
+EPSILON = Interval(float, 0, 1)                # on either scale; ODIN's useful range is 0-0.004 (paper), 0-0.016 (seed)
 SEED_TEMPERATURES = (1.0, 10.0, 100.0)         # the seed's grid: T
-SEED_EPSILONS = (0.0, 0.001, 0.002, 0.004)     # the seed's grid: epsilon, pixel units
+SEED_EPSILONS = (0.0, 0.001, 0.002, 0.004)     # the seed's grid: epsilon, on the seed's scale
+EPS_SCALES = {  # ODIN's epsilon scale -> what it means (labels in tables, the CLI and the page)
+    "seed": "the seed's scale: added to the normalised input",
+    "paper": "the ODIN paper's scale: pixel units in [0, 1], divided by the per-channel std",
+}
+EPS_SCALE_TAGS = {"seed": "seed's ε scale", "paper": "paper's ε scale (pixel units)"}
+EPS_SCALE = Options(*EPS_SCALES)
 
 
 @contextmanager
@@ -113,21 +121,25 @@ def perturbed_msp(model: nn.Module, inputs: torch.Tensor, sign: torch.Tensor, te
 
 
 def odin_score(model: nn.Module, inputs: torch.Tensor, temperature: float = 1.0, epsilon: float = 0.0,
-               std: Sequence[float] | None = None) -> torch.Tensor:
+               std: Sequence[float] | None = None, eps_scale: str = "seed") -> torch.Tensor:
     """ODIN confidence (Liang et al. 2018), one per input: max softmax at temperature T of
-    the input moved epsilon (pixel units) against the gradient of the cross-entropy at the
-    predicted label. `std`: the per-channel std used to normalise `inputs` (None = raw pixels).
-    epsilon = 0 is temperature-scaled max softmax with no backward pass."""
+    the input moved epsilon against the gradient of the cross-entropy at the predicted label.
+    eps_scale "seed" (default, as the seed calls it): epsilon is added to the normalised `inputs`;
+    "paper": epsilon is in pixel units and `std` (the per-channel std that normalised `inputs`)
+    turns it into a step of epsilon / std. epsilon = 0 is temperature-scaled max softmax."""
     import torch
 
     temperature = check_value("temperature", TEMPERATURE, temperature)
     epsilon = check_value("epsilon", EPSILON, epsilon)
+    scale = check_value("eps_scale", EPS_SCALE, eps_scale)
+    if scale == "paper" and std is None:
+        raise LabsError("epsilon on the paper's scale (pixel units) needs the std that normalised the inputs")
 
     if epsilon == 0:
         with eval_mode(model), torch.no_grad():
             return msp_from_logits(model(inputs.float()), temperature)
     sign = gradient_sign(model, inputs, temperature)
-    return perturbed_msp(model, inputs, sign, temperature, epsilon, std)
+    return perturbed_msp(model, inputs, sign, temperature, epsilon, std if scale == "paper" else None)
 
 
 # ------------------------------------------------------------- autoencoder
@@ -175,7 +187,8 @@ def _reconstruction(autoencoder, inputs, std=None):
 
 
 DETECTORS: dict[str, Detector] = {
-    "odin": Detector("ODIN", "classifier", odin_score, {"temperature": SEED_TEMPERATURES, "epsilon": SEED_EPSILONS},
+    "odin": Detector("ODIN", "classifier", odin_score,
+                     {"temperature": SEED_TEMPERATURES, "epsilon": SEED_EPSILONS, "eps_scale": ("seed",)},
                      passes="forward + backward + forward"),
     "msp": Detector("Max softmax", "classifier", _logit_detector(msp_from_logits), from_logits=msp_from_logits),
     "energy": Detector("Energy score", "classifier", _logit_detector(energy_from_logits),
@@ -198,5 +211,11 @@ def defaults(name: str) -> dict[str, float]:
 
 
 def setting_text(params: dict, unicode: bool = True) -> str:
-    """{'temperature': 10, 'epsilon': 0.002} -> 'T=10, ε=0.002'; {} -> '-'."""
-    return ", ".join(f"{SYMBOLS.get(h, (h, h))[0 if unicode else 1]}={v:g}" for h, v in params.items()) or "-"
+    """{'temperature': 10, 'epsilon': 0.002, 'eps_scale': 'seed'} -> "T=10, ε=0.002, seed's ε scale"; {} -> '-'.
+    The scale is said only where epsilon moved the input (at ε = 0 both scales are the same detector)."""
+    text = ", ".join(f"{SYMBOLS.get(h, (h, h))[0 if unicode else 1]}={v:g}" for h, v in params.items()
+                     if h != "eps_scale") or "-"
+    if params.get("eps_scale") and params.get("epsilon"):
+        tag = EPS_SCALE_TAGS[params["eps_scale"]]
+        text += f", {tag if unicode else tag.replace('ε', 'eps')}"
+    return text

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from labs.core import eta
-from labs.core.catalog import DATASETS, availability_message
+from labs.core import eta, public
+from labs.core.catalog import DATASETS, visitor_message
 from labs.core.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metadata
 from labs.core.errors import LabsError
 from labs.core.models import CLASSIFIERS, objective_of
@@ -49,7 +49,8 @@ def checkpoint_path(name: str, folder: str | Path | None = None) -> Path:
                         f"`python -m labs train --recipe {QUICK_RECIPE}`")
     path = Path(folder or checkpoint_dir()) / f"{name}.safetensors"
     if not path.exists():
-        raise LabsError(f"checkpoint {path} is missing: refresh the list (↻) or train one")
+        raise LabsError(f"checkpoint {name[:60]!r} is missing from the checkpoint folder: refresh the list (↻) "
+                        f"or train one")
     return path
 
 
@@ -58,14 +59,14 @@ def availability(checkpoint: str | None = None) -> str:
     names = checkpoint_choices()
     if not names:
         quick = recipe(QUICK_RECIPE)["dataset"]
-        missing = availability_message(quick)
-        return (f"**No classifier in `{checkpoint_dir()}` yet.** Train a quick one below (the recipe "
+        missing = visitor_message(quick)
+        return (f"**No classifier in the checkpoint folder yet.** Train a quick one below (the recipe "
                 f"`{QUICK_RECIPE}`; the reference model comes from `python -m labs train --model resnet --dataset "
                 f"cifar10 --depth 7,7 --widths 16,32 --epochs 10 --out checkpoints/resnet77_cifar10`)."
                 + (f" **{missing}**" if missing else ""))
     name = checkpoint if checkpoint in names else default_checkpoint()
-    missing = availability_message(read_metadata(checkpoint_path(name))["dataset"])
-    return f"**{missing}**" if missing else ""
+    missing = visitor_message(read_metadata(checkpoint_path(name))["dataset"])
+    return f"**{missing}** Download it above." if missing else ""
 
 
 def open_experiment(cfg: ViewConfig, folder: str | Path | None = None, download: bool | None = None) -> Experiment:
@@ -100,19 +101,48 @@ def load_autoencoder(path: str | Path, dataset: str) -> Autoencoder:
     return Autoencoder(model, meta["normalization"], f"{path}:{path.stat().st_mtime_ns}")
 
 
+# ------------------------------------------------------------- a visitor's own models (public mode)
+
+def own_folder(name: str | None, session: str | None) -> Path | None:
+    """The session's own folder (labs.core.public, public mode) if `name` is one of its models, else None: the
+    checkpoint folder. A session's model shadows a committed one of the same name for that session only."""
+    own = public.session_dir(session)
+    return own if name and own is not None and (own / f"{name}.safetensors").exists() else None
+
+
+def session_choices(session: str | None) -> list[str]:
+    """The classifiers a session may pick: its own (public mode) first, then the checkpoint folder's."""
+    own = public.session_dir(session)
+    mine = checkpoint_choices(own) if own is not None else []
+    return mine + [c for c in checkpoint_choices() if c not in mine]
+
+
+def session_default(session: str | None) -> str | None:
+    """The session's own quick classifier if it trained one, else the checkpoint folder's default."""
+    return QUICK_RECIPE if own_folder(QUICK_RECIPE, session) else default_checkpoint()
+
+
+def session_autoencoder(session: str | None, dataset: str | None = None) -> Path | None:
+    """The autoencoder for `dataset` (default: the recipe's) the session trained, else the checkpoint folder's."""
+    dataset = dataset or recipe(AUTOENCODER_RECIPE)["dataset"]
+    own = public.session_dir(session)
+    return (autoencoder_path(dataset, own) if own is not None else None) or autoencoder_path(dataset)
+
+
 # ------------------------------------------------------------- the live view
 
-def live(cfg: LiveConfig, stop: threading.Event | None = None, folder: str | Path | None = None) -> Iterator[dict]:
+def live(cfg: LiveConfig, stop: threading.Event | None = None, folder: str | Path | None = None,
+         session: str | None = None) -> Iterator[dict]:
     """ODIN at (T, eps) against max softmax (and cfg.extras) on all n images per side, batch by batch:
     {"kind": "live", "curves": {label: (ID scores, OOD scores)}, "done", "total", "seconds", "remaining" (estimated
     from this stream's speed since its first batch; None until a second batch), ...}. While ODIN
     streams, every curve uses the same rows; the last record is complete unless `stop` was set."""
     t0 = time.perf_counter()
-    exp = open_experiment(cfg, folder)
+    exp = open_experiment(cfg, folder or own_folder(cfg.checkpoint, session))
     cached = all(side.logits is not None for side in exp.sides)
     others = {f"{DETECTORS[BASELINE].title} (T=1)": logit_scores(exp, BASELINE, defaults(BASELINE))}
     others.update({DETECTORS[e].title: logit_scores(exp, e, defaults(e)) for e in cfg.extras})
-    params = {"temperature": cfg.temperature, "epsilon": cfg.epsilon}
+    params = {"temperature": cfg.temperature, "epsilon": cfg.epsilon, "eps_scale": cfg.eps_scale}
     label = f"{DETECTORS[LIVE_DETECTOR].title} ({setting_text(params)})"
     how = ("gradient + forward passes" if cfg.epsilon else
            "from cached logits" if cached else "clean forward pass (cached from now on)")
@@ -132,16 +162,17 @@ def live(cfg: LiveConfig, stop: threading.Event | None = None, folder: str | Pat
 # ------------------------------------------------------------- the protocol
 
 def run(cfg: GridConfig, stop: threading.Event | None = None, folder: str | Path | None = None,
-        compare: bool = True, autoencoder: str | Path | None = None, download: bool | None = None) -> Iterator[dict]:
+        compare: bool = True, autoencoder: str | Path | None = None, download: bool | None = None,
+        session: str | None = None) -> Iterator[dict]:
     """Grid -> comparison -> reading: {"kind": "start"}, protocol.grid_search's records, then (compare=True,
     not stopped) {"kind": "comparison", "rows", "reading"}. The autoencoder is `autoencoder` (a path) or
     the one for the classifier's data set in the checkpoint folder; without one its row is skipped."""
-    exp = open_experiment(cfg, folder, download)
+    exp = open_experiment(cfg, folder or own_folder(cfg.checkpoint, session), download)
     dataset = exp.meta["dataset"]
     ae, reason = None, ""
-    path = Path(autoencoder) if autoencoder else autoencoder_path(dataset)
+    path = Path(autoencoder) if autoencoder else session_autoencoder(session, dataset)
     if path is None:
-        reason = (f"no autoencoder for {dataset} in {checkpoint_dir()} "
+        reason = (f"no autoencoder for {dataset} in the checkpoint folder "
                   f"(train one: `python -m labs odin --train-autoencoder`)")
     elif not path.with_suffix(".safetensors").exists():
         reason = f"no autoencoder at {path} (add --train-autoencoder)"
@@ -181,11 +212,12 @@ def _observed(records: Iterator[dict], blocks: float, epochs: int) -> Iterator[d
         yield rec
 
 
-def train_classifier(cfg: QuickClassifierConfig, stop: threading.Event | None = None) -> Iterator[dict]:
-    """Train the quick CIFAR-10 classifier (recipe "resnet77_cifar10_quick") into the checkpoint folder:
-    labs.core.recipes.train_and_save's records ("start", fit's records, "saved" | "not_saved")."""
+def train_classifier(cfg: QuickClassifierConfig, stop: threading.Event | None = None,
+                     out: str | Path | None = None) -> Iterator[dict]:
+    """Train the quick CIFAR-10 classifier (recipe "resnet77_cifar10_quick") into `out` (default: the checkpoint
+    folder): labs.core.recipes.train_and_save's records ("start", fit's records, "saved" | "not_saved")."""
     args = recipe(QUICK_RECIPE, epochs=cfg.epochs, n_train=cfg.train_images)
-    records = train_and_save(**args, out=checkpoint_dir() / QUICK_RECIPE, stop=stop)
+    records = train_and_save(**args, out=out or checkpoint_dir() / QUICK_RECIPE, stop=stop)
     yield from _observed(records, eta.resnet_blocks((7, 7)), cfg.epochs)
 
 

@@ -50,7 +50,7 @@ def roc_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "R
     """curves[name] = (ID scores, OOD scores); legend shows AUROC; the 95% TPR level is marked. A curve that
     repeats an earlier one exactly is drawn dashed on top and both the legend and a note say they coincide."""
     if not curves:
-        return empty_figure(title, "pick a checkpoint and an OOD set", height)
+        return empty_figure(title, note or "pick a checkpoint and an OOD set", height)
     same = coinciding(curves)
     data, notes_ = [], []
     for i, (name, (sid, sood)) in enumerate(curves.items()):
@@ -142,11 +142,16 @@ def auroc_heatmap(rows: Sequence[dict], best: dict[str, dict] | None = None,
     rows (protocol.grid_search); `space` (hyperparameter -> values) lays out the whole grid, cells not computed
     stay blank; its chosen row in `best` gets a star in the cell's corner. state "running" / "stopped" is said
     in the title and, when stopped, in a note on the plot."""
-    mine = [r for r in rows if len(r["params"]) == 2]
+    def numeric(params: dict) -> list[str]:  # the grid's axes; a fixed label such as ODIN's eps_scale is not one
+        return [k for k, v in params.items() if not isinstance(v, str)]
+
+    mine = [r for r in rows if len(numeric(r["params"])) == 2]
     mine = [r for r in mine if r["detector"] == mine[0]["detector"]] if mine else []
     if not mine:
         return empty_figure(title, "press Grid search", height)
-    y_name, x_name = list(mine[0]["params"])
+    y_name, x_name = numeric(mine[0]["params"])
+    if mine[0]["params"].get("eps_scale"):  # say which epsilon the axis means
+        title = f"{title} (ε on the {'seed' if mine[0]['params']['eps_scale'] == 'seed' else 'paper'}'s scale)"
     space = space or {}
     ys = list(dict.fromkeys([*space.get(y_name, ()), *(r["params"][y_name] for r in mine)]))
     xs = list(dict.fromkeys([*space.get(x_name, ()), *(r["params"][x_name] for r in mine)]))

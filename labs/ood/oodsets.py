@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from labs.core.catalog import availability_message, data_dir, is_available
+from labs.core.catalog import data_dir, is_available, visitor_message
 from labs.core.errors import LabsError
 
 if TYPE_CHECKING:
@@ -92,7 +92,9 @@ def _coco(n, shape, download):
     with _COCO_LOCK:
         if str(path) not in _COCO:
             if not path.exists():
-                raise LabsError(coco_message())
+                err = LabsError(coco_message())
+                err.visitor = "The COCO-32 OOD set is not on this server; choose another OOD set."  # the page's words
+                raise err
             try:
                 with np.load(path, allow_pickle=False) as z:
                     x = np.concatenate([z["x_test"], z["x_test_crop"]])
@@ -119,7 +121,7 @@ class OODSet:
 
 
 def _real(name: str, test_size: int) -> dict:
-    return dict(size=lambda: test_size, missing=lambda: availability_message(name) if not is_available(name) else "")
+    return dict(size=lambda: test_size, missing=lambda: visitor_message(name) if not is_available(name) else "")
 
 
 OOD_SETS: dict[str, OODSet] = {

@@ -164,8 +164,8 @@ def _stream(exp: Experiment, entries: tuple[list, list], fill, stop: threading.E
         yield current()
 
 
-def odin_stream(exp: Experiment, temperature: float, epsilon: float,
-                stop: threading.Event | None = None) -> Iterator[tuple[np.ndarray, int]]:
+def odin_stream(exp: Experiment, temperature: float, epsilon: float, stop: threading.Event | None = None,
+                scale: str = "seed") -> Iterator[tuple[np.ndarray, int]]:
     """Yield (scores with NaN for rows not done yet, rows done) as batches finish; the last yield is complete.
 
     epsilon = 0 (any T) comes from the cached logits in one yield. An interrupted run keeps
@@ -184,10 +184,11 @@ def odin_stream(exp: Experiment, temperature: float, epsilon: float,
             sign[1][rows] = True
             side.sign_seconds[temperature] += time.perf_counter() - t0
         t1 = time.perf_counter()
-        entry[0][rows] = perturbed_msp(exp.model, x, sign[0][rows], temperature, epsilon, exp.std).cpu().numpy()
+        step_std = exp.std if scale == "paper" else None  # seed's scale: epsilon on the normalised input itself
+        entry[0][rows] = perturbed_msp(exp.model, x, sign[0][rows], temperature, epsilon, step_std).cpu().numpy()
         entry[1] += time.perf_counter() - t1
 
-    key = ("odin", temperature, epsilon)
+    key = ("odin", temperature, epsilon, scale)
     yield from _stream(exp, tuple(_entry(s, key) for s in exp.sides), fill, stop)
 
 
@@ -210,7 +211,7 @@ def scores_stream(exp: Experiment, name: str, params: dict, stop: threading.Even
     """Any registered detector at `params`: (scores so far with NaN for rows not done, rows done)."""
     det = DETECTORS[name]
     if det.score is odin_score:  # ODIN's own caches: gradient signs per T
-        yield from odin_stream(exp, params["temperature"], params["epsilon"], stop)
+        yield from odin_stream(exp, params["temperature"], params["epsilon"], stop, params.get("eps_scale", "seed"))
         return
     if det.from_logits is not None:
         yield logit_scores(exp, name, params), exp.n
@@ -237,7 +238,7 @@ def score_key(name: str, params: dict, autoencoder: Autoencoder | None = None) -
     det = DETECTORS[name]
     if det.score is odin_score:
         T, eps = float(params["temperature"]), float(params["epsilon"])
-        return ("odin", T, eps) if eps else ("msp", ("temperature", T))
+        return ("odin", T, eps, params.get("eps_scale", "seed")) if eps else ("msp", ("temperature", T))
     return (name, autoencoder.tag) if det.network == "autoencoder" else (name, *sorted(params.items()))
 
 
@@ -262,8 +263,8 @@ def scores_seconds(exp: Experiment, name: str, params: dict, autoencoder: Autoen
     if det.from_logits is not None or (det.score is odin_score and float(params["epsilon"]) == 0):
         return exp.forward_seconds
     if det.score is odin_score:
-        T, eps = float(params["temperature"]), float(params["epsilon"])
-        return sum(s.sign_seconds[T] + s.scores[("odin", T, eps)][1] for s in exp.sides)
+        T = float(params["temperature"])
+        return sum(s.sign_seconds[T] + s.scores[score_key(name, params)][1] for s in exp.sides)
     key = (name, autoencoder.tag) if det.network == "autoencoder" else (name, *sorted(params.items()))
     return sum(s.scores[key][1] for s in exp.sides)
 

@@ -10,22 +10,23 @@ it is opened), the checkpoint list is read and the default view drawn.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import gradio as gr
 
-from labs import ui
-from labs.core.eta import format_seconds
-from labs.ood import figures, notes, tables
-from labs.ood.config import (AutoencoderConfig, GridConfig, LiveConfig, QuickClassifierConfig, autoencoder_seconds,
-                             quick_classifier_seconds)
-from labs.ood.detectors import DETECTORS, LIVE_EXTRAS
+from labs import datagate, ui
+from labs.core import public
+from labs.ood import figures, names, notes, reference, tables
+from labs.ood.config import (FIRST_VIEW_IMAGES, AutoencoderConfig, GridConfig, LiveConfig, QuickClassifierConfig,
+                             autoencoder_seconds, quick_classifier_seconds)
+from labs.ood.training import GRID, TRAIN, estimate_text, train_autoencoder, train_classifier
+from labs.ood.detectors import DETECTORS, EPS_SCALES, LIVE_EXTRAS
 from labs.ood.oodsets import OOD_SETS
 
-# Stop scopes: the live view; grid search, comparison and the autoencoder's training (one Stop); the classifier's.
-LIVE, GRID, TRAIN = "odin_live", "odin_grid", "odin_train"
+LIVE = "odin_live"  # the live view's stop scope (the others: labs.ood.training)
 EPS_SLIDER_MAX = 0.01  # the slider's range; the ε box takes any value the config allows
 SKIP4 = (gr.skip(),) * 4
+OPENING = "drawing the ROC of the selected checkpoint and OOD set…"  # until the first view arrives (tab.select)
+NOTHING_YET = "nothing to draw yet: the note above says what is missing"
 
 ABOUT = """### ODIN: out-of-distribution detection
 Can a classifier tell that an image is not one of its own kind? **ODIN** sharpens the max-softmax score with a
@@ -55,38 +56,45 @@ def _live_outputs(rec: dict):
 def _live(cfg: LiveConfig, request: gr.Request | None):
     from labs.ood import experiment as ex
 
+    public.check("odin_live", images_per_side=cfg.images_per_side)
     with ui.job(LIVE, request, supersede=True) as stop:  # a superseded stream draws nothing more: the newer one
-        yield from ui.stream(ex.live(cfg, stop), lambda rec: SKIP4 if stop.is_set() else _live_outputs(rec), stop=stop)
+        yield from ui.stream(ex.live(cfg, stop, session=ui.session(request)),
+                             lambda rec: SKIP4 if stop.is_set() else _live_outputs(rec), stop=stop)
 
 
 @ui.handler
-def live(checkpoint, ood_set, images_per_side, temperature, epsilon, extras, request: gr.Request = None):
+def live(checkpoint, ood_set, images_per_side, temperature, epsilon, extras, eps_scale="seed",
+         request: gr.Request = None):
     """Stream (ROC, metrics table, histograms, status) for ODIN at (T, ε) against the baselines."""
     yield from _live(ui.config(LiveConfig, checkpoint=checkpoint, ood_set=ood_set, images_per_side=images_per_side,
-                               temperature=temperature, epsilon=epsilon, extras=extras), request)
+                               temperature=temperature, epsilon=epsilon, extras=extras, eps_scale=eps_scale), request)
 
 
 @ui.handler
-def draw(checkpoint, ood_set, images_per_side, temperature, epsilon, extras, request: gr.Request = None):
+def draw(checkpoint, ood_set, images_per_side, temperature, epsilon, extras, eps_scale="seed",
+         request: gr.Request = None):
     """The live view, quiet (no error pop-up) while there is no checkpoint or no data."""
     from labs.ood import experiment as ex
 
-    if ex.availability(checkpoint):
-        yield SKIP4  # a generator that yields nothing would blank the outputs
+    if not ex.own_folder(checkpoint, ui.session(request)) and ex.availability(checkpoint):
+        yield (figures.roc_figure({}, note=NOTHING_YET), *SKIP4[1:])  # the message above says what is missing
         return
     yield from _live(ui.config(LiveConfig, checkpoint=checkpoint, ood_set=ood_set, images_per_side=images_per_side,
-                               temperature=temperature, epsilon=epsilon, extras=extras), request)
+                               temperature=temperature, epsilon=epsilon, extras=extras, eps_scale=eps_scale), request)
 
 
 @ui.handler
-def refresh():
-    """(checkpoint list, missing-things message, train row visibility, autoencoder note)."""
+def refresh(request: gr.Request = None):
+    """(checkpoint list, missing-things message, train row visibility, autoencoder note); a session's own models
+    (public mode) are listed to it first."""
     from labs.ood import experiment as ex
 
-    choices, msg = ex.checkpoint_choices(), ex.availability()
-    return (gr.update(choices=choices, value=ex.default_checkpoint()), gr.update(value=msg, visible=bool(msg)),
+    session = ui.session(request)
+    choices = ex.session_choices(session)
+    msg = "" if choices and not ex.checkpoint_choices() else ex.availability()
+    return (gr.update(choices=choices, value=ex.session_default(session)), gr.update(value=msg, visible=bool(msg)),
             gr.update(visible=not choices),
-            tables.autoencoder_note(ex.default_autoencoder(), f"{ex.AUTOENCODER_RECIPE}.safetensors"))
+            tables.autoencoder_note(ex.session_autoencoder(session), f"{ex.AUTOENCODER_RECIPE}.safetensors"))
 
 
 def _protocol(cfg: GridConfig, request: gr.Request | None, compare: bool):
@@ -123,71 +131,27 @@ def _protocol(cfg: GridConfig, request: gr.Request | None, compare: bool):
         return (*out, gr.update(value=tables.comparison_table([]), label=tables.comparison_label(state, done, total)),
                 figures.comparison_bars([]), gr.skip())
 
+    public.check("odin_grid", grid_pairs=len(cfg.temperatures) * len(cfg.epsilons), images_per_side=cfg.images_per_side)
     with ui.job(GRID, request) as stop:
-        yield from ui.stream(ex.run(cfg, stop, compare=compare), render, fold=fold, stop=stop,
-                             urgent=lambda rec: rec["kind"] not in ("setting", "progress"))
+        yield from ui.stream(ex.run(cfg, stop, compare=compare, session=ui.session(request)), render, fold=fold,
+                             stop=stop, urgent=lambda rec: rec["kind"] not in ("setting", "progress"))
 
 
 @ui.handler
-def grid(checkpoint, ood_set, images_per_side, temperatures, epsilons, request: gr.Request = None):
+def grid(checkpoint, ood_set, images_per_side, temperatures, epsilons, eps_scale="seed", request: gr.Request = None):
     """Stream the search of every detector: (heatmap, grid table, chosen settings)."""
     yield from _protocol(ui.config(GridConfig, checkpoint=checkpoint, ood_set=ood_set, images_per_side=images_per_side,
-                                   temperatures=temperatures, epsilons=epsilons), request, compare=False)
+                                   temperatures=temperatures, epsilons=epsilons, eps_scale=eps_scale), request,
+                         compare=False)
 
 
 @ui.handler
-def compare(checkpoint, ood_set, images_per_side, temperatures, epsilons, request: gr.Request = None):
+def compare(checkpoint, ood_set, images_per_side, temperatures, epsilons, eps_scale="seed",
+            request: gr.Request = None):
     """The search (cached settings are instant), then every detector on the test half, and a reading."""
     yield from _protocol(ui.config(GridConfig, checkpoint=checkpoint, ood_set=ood_set, images_per_side=images_per_side,
-                                   temperatures=temperatures, epsilons=epsilons), request, compare=True)
-
-
-def estimate_text(seconds: float) -> str:
-    """'≈ 40 s, measured on this machine' or '≈ 40 s on 2 CPU cores, reference speed (not measured here yet)'."""
-    from labs.core import eta
-
-    how = "measured on this machine" if eta.calibrated() else "on 2 CPU cores, reference speed (not measured here yet)"
-    return f"≈ {format_seconds(seconds)}, {how}"
-
-
-def _training(scope: str, request: gr.Request | None, train, render):
-    """Stream `train(stop)` (a train_and_save generator) through `render`, under this session's stop flag."""
-    total = {}  # eval records carry no total_steps: the latest step's, so every line says how long is left
-
-    def with_total(rec):
-        total.update({k: rec[k] for k in ("total_steps",) if k in rec})
-        return render({**total, **rec})
-
-    with ui.job(scope, request) as stop:
-        yield from ui.stream(train(stop), with_total, stop=stop, urgent=lambda rec: rec["kind"] != "step")
-
-
-@ui.handler
-def train_classifier(train_images, epochs, request: gr.Request = None):
-    """Train the quick classifier (the one recipe) into the checkpoint folder: (message, checkpoint list, row)."""
-    from labs.ood import experiment as ex
-
-    cfg = ui.config(QuickClassifierConfig, train_images=train_images, epochs=epochs)
-
-    def render(rec):
-        text = tables.training_status(rec, "the quick classifier", estimate_text(quick_classifier_seconds(cfg)))
-        if rec["kind"] != "saved":
-            return text, gr.skip(), gr.skip()
-        return text, gr.update(choices=ex.checkpoint_choices(), value=Path(rec["path"]).stem), gr.update(visible=False)
-
-    yield from _training(TRAIN, request, lambda stop: ex.train_classifier(cfg, stop), render)
-
-
-@ui.handler
-def train_autoencoder(request: gr.Request = None):
-    """Train the autoencoder (its recipe) into the checkpoint folder: its status line."""
-    from labs.ood import experiment as ex
-
-    def render(rec):
-        text = tables.training_status(rec, "the autoencoder", estimate_text(autoencoder_seconds(AutoencoderConfig())))
-        return f"{tables.autoencoder_note(Path(rec['path']), '')} {text}" if rec["kind"] == "saved" else text
-
-    yield from _training(GRID, request, lambda stop: ex.train_autoencoder(AutoencoderConfig(), stop), render)
+                                   temperatures=temperatures, epsilons=epsilons, eps_scale=eps_scale), request,
+                         compare=True)
 
 
 def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
@@ -196,29 +160,37 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
     live0, grid0, quick0 = LiveConfig(), GridConfig(), QuickClassifierConfig()
     gr.Markdown(ABOUT)
     message = gr.Markdown("", visible=False)
+    gates = [datagate.Gate(["cifar10"], tab, api_name="odin_download"),  # the classifiers' data; the OOD sets
+             datagate.Gate(["cifar100", "mnist", "svhn"], tab, api_name="odin_download_ood")]
     with gr.Row(visible=False) as train_row:
         train_n = gr.Number(quick0.train_images, precision=0, label="Train images")
         train_epochs = gr.Number(quick0.epochs, precision=0, label="Epochs")
         train_btn = gr.Button(f"Train a quick CIFAR-10 classifier ({estimate_text(quick_classifier_seconds(quick0))})",
                               variant="primary")
         train_stop = gr.Button("Stop", variant="stop")
+        gr.Markdown(public.caps_note("odin_classifier"), visible=public.is_public(), elem_classes=["labs-note"])
     with gr.Row():
-        ckpt = gr.Dropdown([], value=None, label="Classifier checkpoint", allow_custom_value=True, scale=3,
+        first = names.initial_names()  # by name, without torch; the page's first draw lists them for the session
+        ckpt = gr.Dropdown(first, value=names.initial_default(first), label="Classifier checkpoint", scale=3,
                            info="in-distribution set: the first n test images of its own data set")
         refresh_btn = gr.Button("↻", scale=0, min_width=40)
         ood = gr.Dropdown([(s.title, k) for k, s in OOD_SETS.items()], value=live0.ood_set, label="OOD set",
                           allow_custom_value=True, scale=3)
-        n = gr.Number(live0.images_per_side, precision=0, label="Images per side", scale=1)
+        n = gr.Number(FIRST_VIEW_IMAGES, precision=0, label="Images per side", scale=1,
+                      info="start small: the first view is drawn as the tab opens")
     with gr.Row():
         log_t = gr.Slider(0, 3, value=0, step=0.1, label="Temperature: log10 T (0 → T=1, 3 → T=1000)", scale=3)
         temp = gr.Number(live0.temperature, label="T", info="type a value + Enter, or use the slider", scale=1)
         eps_slider = gr.Slider(0, EPS_SLIDER_MAX, value=live0.epsilon, step=0.0005, scale=3,
-                               label="ε (pixel units; step on input = ε/std)")
+                               label="ε (on the scale chosen below)")
         eps = gr.Number(live0.epsilon, label="ε", info="type a value + Enter, or use the slider", scale=1)
         extras = gr.Dropdown([(DETECTORS[k].title, k) for k in LIVE_EXTRAS], value=list(live0.extras),
                              multiselect=True, allow_custom_value=True, label="Also plot", scale=2)
     with gr.Row():
-        roc = gr.Plot(figures.roc_figure({}), label="ROC", elem_id="odin-roc")
+        eps_scale = gr.Radio([(EPS_SCALES[k], k) for k in EPS_SCALES], value=live0.eps_scale, label="ε scale",
+                             elem_id="odin-eps-scale", info="the seed's 0.004 is the paper's ~0.001 (CIFAR std ~0.25)")
+    with gr.Row():
+        roc = gr.Plot(figures.roc_figure({}, note=OPENING), label="ROC", elem_id="odin-roc")
         with gr.Column():
             table = gr.Dataframe(tables.metrics_table({}), interactive=False, elem_id="odin-metrics", wrap=True,
                                  column_widths=["25%"] + ["12.5%"] * 6,
@@ -230,12 +202,15 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
     with gr.Accordion("Grid search and comparison (validation half picks, test half reports)", open=True):
         with gr.Row():
             temps = gr.Textbox(",".join(f"{t:g}" for t in grid0.temperatures), label="Temperatures", scale=2)
-            epss = gr.Textbox(",".join(f"{e:g}" for e in grid0.epsilons), label="Epsilons (pixel units)", scale=2)
+            epss = gr.Textbox(",".join(f"{e:g}" for e in grid0.epsilons), label="Epsilons", scale=2)
             grid_btn = gr.Button("Grid search", variant="primary", scale=1)
             comp_btn = gr.Button("Compare detectors", scale=1)
             grid_stop = gr.Button("Stop", variant="stop", scale=0, min_width=70)
+        gr.Markdown(public.caps_note("odin_grid"), visible=public.is_public(), elem_classes=["labs-note"])
         with gr.Row():
-            heat = gr.Plot(figures.auroc_heatmap([]), label="Grid heatmap", elem_id="odin-heatmap")
+            ref_record, ref_line = reference.load()  # results/odin.json: the reference run's grid and comparison
+            ref_heat, ref_comp, ref_bars = reference.view(ref_record, ref_line, live0.ood_set)
+            heat = gr.Plot(ref_heat, label="Grid heatmap", elem_id="odin-heatmap")
             with gr.Column():
                 grid_table = gr.Dataframe(tables.grid_table([]), interactive=False, max_height=300, wrap=True,
                                           elem_id="odin-grid", label=tables.grid_label("done", 0, 0),
@@ -245,11 +220,11 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
                 best_md = gr.Markdown("", elem_classes=["labs-note"], min_height=28, elem_id="odin-grid-status")
         with gr.Row():
             with gr.Column():
-                comp_table = gr.Dataframe(tables.comparison_table([]), label=tables.comparison_label("done"),
+                comp_table = gr.Dataframe(ref_comp["value"], label=ref_comp["label"],
                                           interactive=False, elem_id="odin-comparison", wrap=True,
                                           column_widths=["28%"] + ["12%"] * 6)
                 gr.Markdown(tables.COMPARISON_LEGEND, elem_classes=["labs-note"])
-            comp_bars = gr.Plot(figures.comparison_bars([]), label="AUROC by detector")
+            comp_bars = gr.Plot(ref_bars, label="AUROC by detector")
         with gr.Row():
             ae_status = gr.Markdown("", elem_classes=["labs-note"])
             ae_btn = gr.Button(f"Train the autoencoder ({estimate_text(autoencoder_seconds(AutoencoderConfig()))})",
@@ -258,7 +233,7 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
         gr.Markdown(notes.conventions())
         reading = gr.Markdown("")
 
-    form = [ckpt, ood, n, temp, eps, extras]
+    form = [ckpt, ood, n, temp, eps, extras, eps_scale]
     live_out = [roc, table, hist, status]
     listing = [ckpt, message, train_row, ae_status]
     live_kw = dict(fn=live, inputs=form, outputs=live_out, show_progress_on=[status], trigger_mode="multiple",
@@ -272,19 +247,25 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
         **live_kw, api_visibility="private")
     temp.submit(log_from_t, temp, log_t, queue=False, api_visibility="private")
     eps.submit(eps_to_slider, eps, eps_slider, queue=False, api_visibility="private")
-    gr.on([ood.change, n.submit, extras.change, ckpt.input, temp.submit, eps.submit], **live_kw, api_name="odin_live")
+    gr.on([ood.change, n.submit, extras.change, ckpt.input, temp.submit, eps.submit, eps_scale.change], **live_kw,
+          api_name="odin_live")
+    ood.change(reference.on_ood, ood, [heat, comp_table, comp_bars], queue=False, api_visibility="private")
     gr.on([tab.select] if tab is not None else None, refresh, None, listing, api_visibility="private").then(**draw_kw)
     refresh_btn.click(refresh, None, listing, api_name="odin_refresh").then(**draw_kw)
+    for gate in gates:  # a finished download: list and draw again, no reload
+        gate.then(refresh, None, listing).then(**draw_kw)
 
-    setup = [ckpt, ood, n, temps, epss]
-    grid_btn.click(grid, setup, [heat, grid_table, best_md], api_name="odin_grid", show_progress_on=[best_md])
+    setup = [ckpt, ood, n, temps, epss, eps_scale]
+    grid_btn.click(grid, setup, [heat, grid_table, best_md], api_name="odin_grid", show_progress_on=[best_md],
+                   **ui.heavy())
     comp_btn.click(compare, setup, [heat, grid_table, best_md, comp_table, comp_bars, reading],
-                   api_name="odin_compare", show_progress_on=[best_md])
-    ae_btn.click(train_autoencoder, None, ae_status, api_name="odin_train_autoencoder", show_progress_on=[ae_status])
+                   api_name="odin_compare", show_progress_on=[best_md], **ui.heavy())
+    ae_btn.click(train_autoencoder, None, ae_status, api_name="odin_train_autoencoder", show_progress_on=[ae_status],
+                 **ui.heavy())
     ui.stop_button(grid_stop, GRID, stop_note)  # not the status: a late reply would hide "Stopped after …"
     gr.on([grid_btn.click, comp_btn.click], lambda: "", None, stop_note, queue=False, api_visibility="private")
     train_btn.click(train_classifier, [train_n, train_epochs], [message, ckpt, train_row],
-                    api_name="odin_train_classifier", show_progress_on=[message]).success(**draw_kw)
+                    api_name="odin_train_classifier", show_progress_on=[message], **ui.heavy()).success(**draw_kw)
     ui.stop_button(train_stop, TRAIN, message)
     return {"checkpoint": ckpt, "ood_set": ood, "images_per_side": n, "temperature": temp, "epsilon": eps,
             "extras": extras, "roc": roc, "metrics": table, "histograms": hist, "status": status, "heatmap": heat,

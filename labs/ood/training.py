@@ -1,0 +1,76 @@
+"""The ODIN tab's two trainings (the quick classifier, the autoencoder) as page handlers, and the estimate text
+their buttons show. Split from labs/ood/tab.py (layout and wiring there); models trained here go to the
+checkpoint folder, or in public mode to the session's own folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from labs import ui
+from labs.core import public
+from labs.core.eta import format_seconds
+from labs.ood import tables
+from labs.ood.config import AutoencoderConfig, QuickClassifierConfig, autoencoder_seconds, quick_classifier_seconds
+
+# Stop scopes: grid search, comparison and the autoencoder's training share one Stop; the classifier has its own.
+GRID, TRAIN = "odin_grid", "odin_train"
+
+
+def estimate_text(seconds: float) -> str:
+    """'≈ 40 s, measured on this machine' or '≈ 40 s on 2 CPU cores, reference speed (not measured here yet)'."""
+    from labs.core import eta
+
+    how = "measured on this machine" if eta.calibrated() else "on 2 CPU cores, reference speed (not measured here yet)"
+    return f"≈ {format_seconds(seconds)}, {how}"
+
+
+def _training(scope: str, request: gr.Request | None, train, render):
+    """Stream `train(stop)` (a train_and_save generator) through `render`, under this session's stop flag."""
+    total = {}  # eval records carry no total_steps: the latest step's, so every line says how long is left
+
+    def with_total(rec):
+        total.update({k: rec[k] for k in ("total_steps",) if k in rec})
+        return render({**total, **rec})
+
+    with ui.job(scope, request) as stop:
+        yield from ui.stream(train(stop), with_total, stop=stop, urgent=lambda rec: rec["kind"] != "step")
+
+
+@ui.handler
+def train_classifier(train_images, epochs, request: gr.Request = None):
+    """Train the quick classifier (the one recipe) into the checkpoint folder (public mode: the session's own):
+    (message, checkpoint list, row)."""
+    from labs.core.checkpoints import save_dir
+    from labs.ood import experiment as ex
+
+    cfg = ui.config(QuickClassifierConfig, train_images=train_images, epochs=epochs)
+    public.check("odin_classifier", train_seconds=quick_classifier_seconds(cfg))
+    session = ui.session(request)
+    out = save_dir(session) / ex.QUICK_RECIPE
+
+    def render(rec):
+        text = tables.training_status(rec, "the quick classifier", estimate_text(quick_classifier_seconds(cfg)))
+        if rec["kind"] != "saved":
+            return text, gr.skip(), gr.skip()
+        return (text, gr.update(choices=ex.session_choices(session), value=Path(rec["path"]).stem),
+                gr.update(visible=False))
+
+    yield from _training(TRAIN, request, lambda stop: ex.train_classifier(cfg, stop, out), render)
+
+
+@ui.handler
+def train_autoencoder(request: gr.Request = None):
+    """Train the autoencoder (its recipe) into the checkpoint folder (public mode: the session's own): its status."""
+    from labs.core.checkpoints import save_dir
+    from labs.ood import experiment as ex
+
+    public.check("odin_autoencoder", train_seconds=autoencoder_seconds(AutoencoderConfig()))
+    out = save_dir(ui.session(request)) / ex.AUTOENCODER_RECIPE
+
+    def render(rec):
+        text = tables.training_status(rec, "the autoencoder", estimate_text(autoencoder_seconds(AutoencoderConfig())))
+        return f"{tables.autoencoder_note(Path(rec['path']), '')} {text}" if rec["kind"] == "saved" else text
+
+    yield from _training(GRID, request, lambda stop: ex.train_autoencoder(AutoencoderConfig(), stop, out), render)
