@@ -105,8 +105,11 @@ def test_cli_unknown_preset_and_size_exit_2_in_a_subprocess():
 
 def test_presets_are_plain_dicts_over_the_fields():
     assert sweep_config("full") == SweepConfig(**SWEEP_PRESETS["full"])
-    assert sweep_config("full", epochs="3").epochs == 3 and sweep_config("full").epochs == 30
+    assert sweep_config("full", epochs="3").epochs == 3 and sweep_config("full").epochs == 15
     assert mlp_config("full").epochs == 10 and mlp_config("quick") == MLPCompareConfig()
+    # an optimiser given without a learning rate gets its own default; with one, the one given
+    assert mlp_config("quick", optimizer="SGD").lr == 0.05 and mlp_config("quick", optimizer="sgd").optimizer == "sgd"
+    assert mlp_config("quick", optimizer="sgd", lr="0.01").lr == 0.01
 
 
 def test_sweep_eta_follows_the_shared_throughput_model():

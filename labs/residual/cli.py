@@ -14,7 +14,7 @@ from labs.residual.config import ARCHITECTURES, SIZES, estimate_sweep_seconds, m
 # Flags are read as text: the config's constraints convert and check them (one message format).
 SWEEP_FLAGS = ["dataset", "epochs", "train_subset", "test_subset", "batch_size", "lr", "label_smoothing", "augment",
                "seed", "log_every"]
-MLP_FLAGS = ["dataset", "epochs", "train_subset", "batch_size", "lr", "seed", "depth", "width", "log_every",
+MLP_FLAGS = ["dataset", "epochs", "train_subset", "batch_size", "optimizer", "lr", "seed", "depth", "width", "log_every",
              "eval_every"]
 
 
@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-subset", default=None, help="train images (0 = all)")
     p.add_argument("--test-subset", default=None, help="resnet: test images (0 = all)")
     p.add_argument("--batch-size", default=None)
-    p.add_argument("--lr", default=None, help="peak learning rate")
+    p.add_argument("--lr", default=None, help="peak learning rate (mlp: default per --optimizer, adam 2e-3, "
+                                              "sgd 0.05)")
+    p.add_argument("--optimizer", default=None, help="mlp: adam (default) | sgd")
     p.add_argument("--label-smoothing", default=None, help="resnet: cross-entropy label smoothing")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="resnet: random crop + flip (default on)")

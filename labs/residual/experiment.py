@@ -47,7 +47,7 @@ def run_mlp_comparison(cfg: MLPCompareConfig, stop: threading.Event | None = Non
     if cfg.train_subset:
         data = data.subset(cfg.train_subset, None, seed=cfg.seed)
     c, h, _ = data.image_shape
-    tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer="adam", weight_decay=0.0,
+    tcfg = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, optimizer=cfg.optimizer, weight_decay=0.0,
                        schedule="onecycle", seed=cfg.seed, log_every=cfg.log_every, grad_norms=True,
                        eval_every=cfg.eval_every)
     names = ("mlp", "residual_mlp")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from labs import ui
-from labs.core import eta, plots
-from labs.core.catalog import DATASETS, availability_message, is_available
+from labs import datagate, ui
+from labs.core import eta, plots, public
+from labs.core.catalog import DATASETS, is_available, visitor_message
 from labs.core.errors import LabsError
-from labs.residual import figures, timing
-from labs.residual.config import (ARCHITECTURES, CONVERGENCE_NOTE, MLP_PRESETS, SIZES, MLPCompareConfig, SweepConfig,
-                                  estimate_sweep_seconds, split_sizes, sweep_config)
+from labs.residual import figures, reference, timing
+from labs.residual.config import (ARCHITECTURES, CONVERGENCE_NOTE, MLP_LR, MLP_PRESETS, SIZES, MLPCompareConfig,
+                                  SweepConfig, estimate_sweep_seconds, split_sizes, sweep_config)
 from labs.residual.tables import MLP_TABLE_NOTE
 
 INTRO = """### ResNet replication: is depth a gift or a burden?
@@ -24,20 +24,26 @@ SCOPE = "residual"  # both parts share one stop scope: a session's Stop ends its
 
 
 def data_note(name: str) -> str:
-    msg = availability_message(name)
-    return f"⚠️ {msg} Choose **digits** to run offline." if msg else f"{DATASETS[name].title}: ready."
+    msg = visitor_message(name)
+    if msg:
+        return f"⚠️ {msg} Download it above, or choose **digits** to run offline."
+    return f"{DATASETS[name].title}: ready."
 
 
 @ui.handler
-def train_mlp(dataset, depth, width, epochs, lr, batch_size, train_subset, seed, request: gr.Request = None):
+def train_mlp(dataset, depth, width, epochs, lr, batch_size, train_subset, seed, optimizer="adam",
+              request: gr.Request = None):
     cfg = ui.config(MLPCompareConfig, dataset=dataset, depth=depth, width=width, epochs=epochs, lr=lr,
-                    batch_size=batch_size, train_subset=train_subset, seed=seed)
+                    batch_size=batch_size, train_subset=train_subset, seed=seed, optimizer=optimizer)
+    n = min(cfg.train_subset or timing.TRAIN_SIZES[cfg.dataset], timing.TRAIN_SIZES[cfg.dataset])
+    public.check("mlp", train_seconds=timing.mlp_seconds(cfg.dataset, cfg.depth, cfg.width, n * cfg.epochs)[0])
     from labs.residual.experiment import run_mlp_comparison
 
-    view = figures.MLPView()
+    view, ref = figures.MLPView(), reference.load("mlp")[0]  # the reference curves stay under the live ones
     with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_mlp_comparison(cfg, stop),
-                             lambda _: (*figures.mlp_figures(view), figures.mlp_table(view), view.status),
+                             lambda _: (*reference.with_reference(figures.mlp_figures(view), ref),
+                                        figures.mlp_table(view), view.status),
                              fold=view.add, stop=stop)
 
 
@@ -47,12 +53,14 @@ def train_sweep(dataset, archs, sizes, epochs, train_subset, test_subset, batch_
     cfg = ui.config(SweepConfig, dataset=dataset, architectures=archs, sizes=sizes, epochs=epochs,
                     train_subset=train_subset, test_subset=test_subset, batch_size=batch_size, lr=lr,
                     augment=augment, seed=seed)
+    public.check("sweep", train_seconds=estimate_sweep_seconds(cfg, "cpu"))
     from labs.residual.experiment import run_sweep
 
-    view = figures.SweepView()
+    view, ref = figures.SweepView(), reference.load("cnn")[0]
     with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_sweep(cfg, stop),
-                             lambda _: (*figures.sweep_figures(view), figures.sweep_table(view), view.status),
+                             lambda _: (*reference.with_reference(figures.sweep_figures(view), ref),
+                                        figures.sweep_table(view), view.status),
                              fold=view.add, stop=stop)
 
 
@@ -116,6 +124,7 @@ def build(tab: gr.Tab | None = None) -> None:
     gr.Markdown(INTRO)
     default_mlp = "mnist" if is_available("mnist") else "digits"
     default_cnn = "cifar10" if is_available("cifar10") else "digits"
+    (mlp_ref, mlp_line), (cnn_ref, cnn_line) = reference.load("mlp"), reference.load("cnn")  # results/*.json
     with gr.Tabs():
         with gr.Tab("A. MLP vs ResidualMLP"):
             m = MLPCompareConfig(dataset=default_mlp)
@@ -126,32 +135,43 @@ def build(tab: gr.Tab | None = None) -> None:
                 mlp_epochs = gr.Number(value=m.epochs, precision=0, label="Epochs")
             with gr.Accordion("Optimiser and data", open=False):
                 with gr.Row():
-                    mlp_lr = gr.Number(value=m.lr, label="Adam peak learning rate (OneCycle)")
+                    mlp_opt = gr.Radio([("Adam", "adam"), ("SGD (Nesterov)", "sgd")], value=m.optimizer,
+                                       label="Optimiser", elem_id="lab1-mlp-optimizer",
+                                       info="with SGD the plain MLP-16 does not learn at all")
+                    mlp_lr = gr.Number(value=m.lr, label="Peak learning rate (OneCycle)")
                     mlp_bs = gr.Number(value=m.batch_size, precision=0, label="Batch size")
                     mlp_subset = gr.Number(value=m.train_subset, precision=0,
                                            label=f"Train images (0 = all {timing.TRAIN_SIZES[default_mlp]:,})")
                     mlp_seed = gr.Number(value=m.seed, precision=0, label="Seed")
+            mlp_gate = datagate.Gate(["mnist"], tab, api_name="residual_download_mnist", on_load=True)
             mlp_data_md = gr.Markdown(data_note(default_mlp), elem_classes="labs-note")
             mlp_est = gr.Markdown(mlp_note(default_mlp, m.depth, m.width, m.epochs, m.train_subset),
                                   elem_classes="labs-note", elem_id="lab1-mlp-estimate")
+            gr.Markdown(public.caps_note("mlp"), visible=public.is_public(), elem_classes="labs-note")
             with gr.Row():
                 mlp_go = gr.Button("Train both", variant="primary")
                 mlp_stop = gr.Button("Stop", variant="stop", elem_id="lab1-mlp-stop")
             mlp_status = gr.Markdown("", elem_id="lab1-mlp-status")
             with gr.Row():
                 mlp_loss = gr.Plot(plots.empty_figure("Training loss"), label="Training loss", show_label=False)
-                mlp_acc = gr.Plot(plots.empty_figure("Test accuracy"), label="Test accuracy", show_label=False)
+                mlp_acc = gr.Plot(reference.first_figure(mlp_ref, "Test accuracy", mlp_line, "mlp"),
+                                  label="Test accuracy", show_label=False, elem_id="lab1-mlp-acc")
             mlp_grad = gr.Plot(plots.empty_figure("Gradient norm per layer"), label="Gradient norms", show_label=False)
             mlp_table = gr.Dataframe(figures.mlp_table(None), label="Summary", interactive=False,
                                      elem_id="lab1-mlp-table")
             gr.Markdown(MLP_TABLE_NOTE, elem_classes="labs-note")
+            mlp_ref_text, mlp_ref_table = reference.view("mlp", mlp_ref, mlp_line)
+            gr.Markdown(mlp_ref_text, elem_classes="labs-note", elem_id="lab1-mlp-reference-note")
+            gr.Dataframe(mlp_ref_table, interactive=False, show_label=False, elem_id="lab1-mlp-reference")
             mlp_form = [mlp_data, depth, width, mlp_epochs, mlp_subset]
             mlp_data.change(mlp_data_changed, mlp_form, [mlp_data_md, mlp_subset, mlp_est], queue=False)
+            mlp_gate.then(lambda: "mnist", None, mlp_data, queue=False)
             for comp in mlp_form[1:]:
                 comp.change(mlp_note, mlp_form, mlp_est, queue=False)
-            mlp_go.click(train_mlp, [mlp_data, depth, width, mlp_epochs, mlp_lr, mlp_bs, mlp_subset, mlp_seed],
+            mlp_opt.change(lambda o: MLP_LR.get(o, m.lr), mlp_opt, mlp_lr, queue=False)  # each optimiser's own default
+            mlp_go.click(train_mlp, [mlp_data, depth, width, mlp_epochs, mlp_lr, mlp_bs, mlp_subset, mlp_seed, mlp_opt],
                          [mlp_loss, mlp_acc, mlp_grad, mlp_table, mlp_status], api_name="train_mlp",
-                         show_progress_on=[mlp_status], concurrency_id="train", concurrency_limit=1
+                         show_progress_on=[mlp_status], **ui.heavy()
                          ).then(mlp_note, mlp_form, mlp_est, queue=False)  # a finished run calibrates the estimate
             ui.stop_button(mlp_stop, SCOPE, mlp_status, api_name="stop_mlp")
 
@@ -176,28 +196,35 @@ def build(tab: gr.Tab | None = None) -> None:
                     lr = gr.Number(value=s.lr, label="SGD-Nesterov peak learning rate (OneCycle, weight decay 5e-4)")
                     augment = gr.Checkbox(value=s.augment, label="Random crop + flip")
                     seed = gr.Number(value=s.seed, precision=0, label="Seed")
+            cnn_gate = datagate.Gate(["cifar10"], tab, api_name="residual_download", on_load=True)
             cnn_note = gr.Markdown(data_note(default_cnn), elem_classes="labs-note")
             eta_md = gr.Markdown(sweep_eta(default_cnn, s.architectures, s.sizes, s.epochs, s.train_subset,
                                            s.test_subset), elem_id="lab1-sweep-estimate")
+            gr.Markdown(public.caps_note("sweep"), visible=public.is_public(), elem_classes="labs-note")
             with gr.Row():
                 cnn_go = gr.Button("Train selected runs", variant="primary")
                 cnn_stop = gr.Button("Stop", variant="stop", elem_id="lab1-sweep-stop")
             cnn_status = gr.Markdown("", elem_id="lab1-sweep-status")
             with gr.Row():
                 cnn_loss = gr.Plot(plots.empty_figure("Training loss per run"), label="Training loss", show_label=False)
-                cnn_acc = gr.Plot(plots.empty_figure("Test accuracy per run"), label="Test accuracy", show_label=False)
+                cnn_acc = gr.Plot(reference.first_figure(cnn_ref, "Test accuracy per run", cnn_line, "cnn"),
+                                  label="Test accuracy", show_label=False, elem_id="lab1-sweep-acc")
             cnn_depth = gr.Plot(plots.empty_figure("Test accuracy vs depth"), label="Accuracy vs depth",
                                 show_label=False)
             cnn_table = gr.Dataframe(figures.sweep_table(None), label=table_title(default_cnn), interactive=False,
                                      elem_id="lab1-sweep-table")
             gr.Markdown(CONVERGENCE_NOTE, elem_classes="labs-note")
+            cnn_ref_text, cnn_ref_table = reference.view("cnn", cnn_ref, cnn_line)
+            gr.Markdown(cnn_ref_text, elem_classes="labs-note", elem_id="lab1-sweep-reference-note")
+            gr.Dataframe(cnn_ref_table, interactive=False, show_label=False, elem_id="lab1-sweep-reference")
             sweep_form = [cnn_data, archs, sizes, epochs, n_train, n_test]
             cnn_data.change(sweep_data_changed, sweep_form, [cnn_note, n_train, n_test, cnn_table, eta_md], queue=False)
+            cnn_gate.then(lambda: "cifar10", None, cnn_data, queue=False)  # downloaded: select it (.change redraws)
             preset.change(apply_preset, preset, [epochs, n_train, n_test, batch, lr])
             for comp in sweep_form[1:]:
                 comp.change(sweep_eta, sweep_form, eta_md, queue=False)
             cnn_go.click(train_sweep, [cnn_data, archs, sizes, epochs, n_train, n_test, batch, lr, augment, seed],
                          [cnn_loss, cnn_acc, cnn_depth, cnn_table, cnn_status], api_name="train_sweep",
-                         show_progress_on=[cnn_status], concurrency_id="train", concurrency_limit=1
+                         show_progress_on=[cnn_status], **ui.heavy()
                          ).then(sweep_eta, sweep_form, eta_md, queue=False)  # a finished run calibrates the estimate
             ui.stop_button(cnn_stop, SCOPE, cnn_status, api_name="stop_sweep")

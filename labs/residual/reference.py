@@ -1,0 +1,150 @@
+"""Lab 1's reference runs (results/mlp.json, results/cnn.json from `python -m labs reproduce`) as the tab shows
+them: the test-accuracy curves of every run and the table, labelled "reference run (full data, N epochs,
+hardware)"; under a live run the same curves stay as thin grey dashed lines. Without the file: the seed's
+table and the line saying how to produce it. Pure functions of a results record (or None); no torch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from labs.core import plots, reference
+from labs.core.catalog import DATASETS
+from labs.residual import timing
+
+# The seed's rows, as labs/reproduce/stages.py writes them into each results file's "seed_table"
+SEED_TABLES = {
+    "mlp": [{"Model": "MLP-16", "Optimizer": "the seed's", "Final test accuracy": "~60-80%, severe instability"},
+            {"Model": "ResidualMLP-16", "Optimizer": "the seed's", "Final test accuracy": "high, stable"}],
+    "cnn": [{"Architecture": "ResNet", "Size": "Large", "Final accuracy": 0.78,
+             "Note": "the seed's ResNet runs reached 76-78%; its PlainCNN got worse with depth"}],
+}
+GREYS = ["#9a9a9a", "#6f6f6f", "#b5b5b5", "#555555", "#c4c4c4", "#828282"]
+MLP_COLUMNS = {"Model": "Model", "Optimizer": "Optimizer", "Final test accuracy": "Final test acc",
+               "Best test accuracy": "Best test acc", "Largest drop between evaluations": "Largest drop",
+               "Final train loss": "Final train loss",
+               "Gradient ratio first/last layer at step 1": "Grad ratio at step 1", "Epochs": "Epochs"}
+CNN_COLUMNS = {"Architecture": "Architecture", "Size": "Size", "Depth": "Depth", "Final accuracy": "Final accuracy",
+               "Final train loss": "Final train loss", "Training convergence": "Training convergence",
+               "Parameters": "Parameters", "Seconds": "Time"}
+
+
+def _config(record: dict) -> dict:
+    """The stage's configuration (mlp: one per optimiser, the same data and epochs: the first)."""
+    cfg = record["config"]
+    return next(iter(cfg.values())) if record["stage"] == "mlp" else cfg
+
+
+def label(record: dict) -> str:
+    """'reference run (full data: 60,000 MNIST images, 20 epochs, 2-core ... CPU (2 threads))'."""
+    cfg = _config(record)
+    name = cfg["dataset"]
+    title = "digits" if name == "digits" else DATASETS[name].title
+    return reference.label(record, reference.data_text(title, cfg.get("train_subset"), timing.TRAIN_SIZES[name]),
+                           cfg["epochs"])
+
+
+def _cell(key: str, value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "" if value is None else value
+    if not math.isfinite(value):
+        return ""
+    low = key.lower()
+    if "accuracy" in low or "drop" in low:
+        return f"{value:.2%}"
+    if "loss" in low:
+        return f"{value:.4f}"
+    if "ratio" in low:
+        return f"{value:.2g}"
+    if key == "Parameters":
+        return f"{int(value):,}"
+    if key == "Seconds":
+        return f"{value:.0f} s"
+    return value
+
+
+def table(rows: list[dict], columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """Rows of a results file (or the seed's) formatted for the page: percentages, losses, parameter counts."""
+    keys = list(columns) if columns else list(dict.fromkeys(k for r in rows for k in r))
+    names = [columns.get(k, k) for k in keys] if columns else keys
+    return pd.DataFrame([[_cell(k, r.get(k)) for k in keys] for r in rows], columns=names)
+
+
+def view(stage: str, record: dict | None, line: str = "") -> tuple[str, pd.DataFrame]:
+    """(markdown above the table, the table): the reference run's rows, labelled, with the file's notes and the
+    seed's figures; without a file `line` (the 'not produced yet' line) and the seed's table."""
+    seed = (record or {}).get("seed_table") or SEED_TABLES[stage]
+    if record is None:
+        return f"{line or reference.missing_line(stage)}. Until then, the seed's table:", table(seed)
+    columns = MLP_COLUMNS if stage == "mlp" else CNN_COLUMNS
+    seed_text = "; ".join(", ".join(f"{_cell(k, v)}" for k, v in r.items() if k not in ("Optimizer",)) for r in seed)
+    notes = " ".join(record.get("notes", []))
+    text = (f"**Table: {label(record)}**, `{record['command']}`. The accuracy plot draws its curves (thin dashed "
+            f"lines under a run of yours). The seed: {seed_text}." + (f" {notes}" if notes else ""))
+    return text, table(record["table"], columns)
+
+
+def _dash(name: str) -> str:
+    return "dot" if name.startswith(("MLP", "PlainCNN")) else "dash"
+
+
+def traces(record: dict | None, muted: bool) -> list[go.Scatter]:
+    """Test accuracy per epoch of every reference run; muted: thin grey dashed lines for under a live run."""
+    out = []
+    for i, run in enumerate((record or {}).get("runs", [])):
+        pts = [(c["epoch"], c["test_acc"]) for c in run["curves"] if c.get("test_acc") is not None]
+        if not pts:
+            continue
+        color = GREYS[i % len(GREYS)] if muted else plots.PALETTE[i % len(plots.PALETTE)]
+        out.append(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], name=f"reference: {run['name']}",
+                              mode="lines+markers" if len(pts) < 30 else "lines", legendgroup="reference",
+                              opacity=0.8 if muted else 1.0,
+                              line=dict(color=color, width=1.2 if muted else 2, dash=_dash(run["name"]))))
+    return out
+
+
+def first_figure(record: dict | None, title: str, line: str = "", stage: str = "cnn") -> go.Figure:
+    """The accuracy plot before any run: the reference curves, or a plot that says why there are none."""
+    if record is None or not traces(record, False):
+        return plots.empty_figure(title, f"{(line or reference.missing_line(stage)).replace('`', '')}; "
+                                         f"press the button to train")
+    fig = go.Figure(traces(record, False))
+    text, top = reference.title(title, label(record))
+    plots._layout(fig, text, "epoch", "test accuracy", 380 + top)
+    fig.update_yaxes(tickformat=".0%")
+    fig.update_layout(showlegend=True, margin=dict(t=top, b=110), title=dict(font=dict(size=12)),
+                      legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"))
+    return fig
+
+
+def overlay(fig: go.Figure, record: dict | None) -> go.Figure:
+    """A live accuracy plot with the reference curves under it (thin grey dashed); before the live run's first
+    test point, the reference curves alone under the live plot's title and what it waits for."""
+    under = traces(record, True)
+    if not under:
+        return fig
+    if not fig.data:  # the empty live plot: its hint becomes part of the title
+        hint = next((a.text for a in fig.layout.annotations), "")
+        fig = go.Figure(under)
+        text, top = reference.title(f"{hint}; under it:", label(record))
+        plots._layout(fig, text, "epoch", "test accuracy", 380 + top)
+        fig.update_yaxes(tickformat=".0%")
+        fig.update_layout(title=dict(font=dict(size=12)), margin=dict(t=top), showlegend=True)
+        return fig
+    fig = go.Figure(data=[*under, *fig.data], layout=fig.layout)
+    fig.update_layout(showlegend=True)
+    return fig
+
+
+def load(stage: str) -> tuple[dict | None, str]:
+    """results/<stage>.json's record, or (None, the line the tab shows instead)."""
+    return reference.load(stage)
+
+
+def with_reference(figs: tuple, record: dict | None) -> tuple:
+    """(loss, accuracy, third) of a live run with the reference curves under its accuracy plot."""
+    loss, acc, third = figs
+    return loss, overlay(acc, record), third
