@@ -74,7 +74,7 @@ def test_grid_and_comparison_fit_and_running_statuses_say_how_long_is_left(page,
     page.wait_for_function("() => document.getElementById('odin-live-status').innerText.includes('done 200/200')",
                            timeout=120_000)
     page.get_by_label("Temperatures").fill("1,5")
-    page.get_by_label("Epsilons (pixel units)").fill("0,0.001")
+    page.get_by_label("Epsilons").fill("0,0.001")
     page.get_by_role("button", name="Compare detectors").click()
     page.wait_for_function("() => document.getElementById('odin-grid-status').innerText.includes('Finished')",
                            timeout=120_000)
@@ -95,7 +95,7 @@ def test_grid_and_comparison_fit_and_running_statuses_say_how_long_is_left(page,
 def test_a_stopped_search_says_stopped_in_the_page(page, url):
     _open(page, url, 200)
     page.get_by_label("Temperatures").fill("1,2,3,4,5,6,7,8")  # 64 settings: a fast machine still gets to Stop
-    page.get_by_label("Epsilons (pixel units)").fill("0.001,0.002,0.003,0.004,0.005,0.006,0.007,0.008")
+    page.get_by_label("Epsilons").fill("0.001,0.002,0.003,0.004,0.005,0.006,0.007,0.008")
     page.get_by_role("button", name="Compare detectors").click()
     page.wait_for_function("() => /running: [1-9]\\d* of \\d+ settings/.test("
                            "document.getElementById('odin-grid-status').innerText)", timeout=120_000)

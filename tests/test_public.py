@@ -58,11 +58,11 @@ def test_check_refuses_over_the_cap_with_the_cap_and_the_way_out(monkeypatch):
     with pytest.raises(LabsError) as err:
         public.check("sweep", train_seconds=1500)
     assert str(err.value) == ("public mode allows at most 10 min of estimated training time per request on this "
-                              "machine (this request: about 25 min); run it locally: `python -m labs sweep resnet "
-                              "...`, or duplicate this Space onto a GPU and set LABS_PUBLIC=0")
+                              "machine (this request: about 25 min); run it locally ('python -m labs sweep resnet "
+                              "...'), or duplicate this Space onto a GPU and set LABS_PUBLIC=0")
     with pytest.raises(LabsError, match=r"at most 36 \(T, ε\) pairs per grid search \(this request: 49\)"):
         public.check("odin_grid", grid_pairs=49, images_per_side=100)
-    with pytest.raises(LabsError, match=r"at most 5 caption beams \(this request: 6\).*`python -m labs story"):
+    with pytest.raises(LabsError, match=r"at most 5 caption beams \(this request: 6\).*.python -m labs story"):
         public.check("story", story_tokens=160, caption_beams=6)
     with pytest.raises(ValueError):  # a cap the kind does not have is a programming error
         public.check("story", train_seconds=1)
@@ -137,7 +137,7 @@ def test_over_budget_requests_are_refused_with_the_cap(public_app, api, args, ca
         client.predict(*args, api_name=api)
     client.close()
     text = str(err.value)
-    assert f"public mode allows at most {cap}" in text and "run it locally: `python -m labs" in text
+    assert f"public mode allows at most {cap}" in text and "run it locally ('python -m labs" in text
     assert "duplicate this Space onto a GPU" in text and "upstream" not in text
     assert _snapshot(COMMITTED) == before
 

@@ -103,7 +103,7 @@ def check(kind: str, **numbers: float) -> None:
         cap = CAPS[name]
         if value > cap.limit:
             raise LabsError(f"public mode allows at most {cap.text(cap.limit)} {cap.what} (this request: "
-                            f"{'about ' if cap.seconds else ''}{cap.text(value)}); run it locally: `{command} ...`, "
+                            f"{'about ' if cap.seconds else ''}{cap.text(value)}); run it locally ('{command} ...'), "
                             f"or {LARGER}")
 
 
