@@ -34,6 +34,8 @@ UI_INTERVAL = 0.4  # seconds between live redraws: fast enough to watch, cheap e
 MAX_FILE_SIZE = 20 * 2**20
 
 _RUNNING: dict[tuple[str, str], set[threading.Event]] = {}  # (session, scope) -> stop flags of its jobs
+_QUEUED: dict[tuple[str, str], int] = {}   # (session, scope) -> heavy requests of the page waiting for a slot
+_PENDING: dict[tuple[str, str], int] = {}  # (session, scope) -> how many of those a Stop ended while they waited
 _LOCK = threading.Lock()
 
 
@@ -63,6 +65,9 @@ def end_session(request: gr.Request = None) -> None:
     key = _session(request)
     with _LOCK:
         jobs = [e for (k, _), events in _RUNNING.items() if k == key for e in events] if key else []
+        for table in (_QUEUED, _PENDING):  # its waiting requests go with it
+            for k in [k for k in table if k[0] == key]:
+                del table[k]
     for event in jobs:
         event.set()
     public.end_session(key)
@@ -110,21 +115,82 @@ def job(scope: str, request: gr.Request | None = None, supersede: bool = False):
 
 
 def stop(scope: str, request: gr.Request | None = None) -> int:
-    """Set the stop flags of this session's jobs in `scope`; returns how many were running."""
+    """Set the stop flags of this session's jobs in `scope`; returns how many were running. The session's
+    requests of `scope` still waiting in the heavy queue (see `heavy_event`) end as soon as their turn comes."""
     key = _session(request)
     with _LOCK:
         jobs = list(_RUNNING.get((key, scope), ())) if key else []
+        if key and _QUEUED.get((key, scope)):
+            _PENDING[(key, scope)] = _QUEUED[(key, scope)]
     for event in jobs:
         event.set()
     return len(jobs)
+
+
+def waiting(scope: str, request: gr.Request | None = None) -> int:
+    """How many of this session's requests of `scope` wait in the heavy queue."""
+    key = _session(request)
+    with _LOCK:
+        return _QUEUED.get((key, scope), 0) if key else 0
+
+
+def _take_mark(scope: str, request: gr.Request | None) -> bool:
+    """A marked request leaves the queue: forget its mark; True when a Stop ended it while it waited."""
+    key = _session(request)
+    with _LOCK:
+        if not key or not _QUEUED.get((key, scope)):
+            return False
+        _QUEUED[(key, scope)] -= 1
+        if _PENDING.get((key, scope)):
+            _PENDING[(key, scope)] -= 1
+            return True
+    return False
+
+
+def heavy_event(trigger: Callable, scope: str, fn: Callable, inputs, outputs, **kwargs):
+    """Wire a heavy job (training, grid, SVM, story) to `trigger` (e.g. `button.click`): first an unqueued
+    mark that this session has a request of `scope` waiting, then `fn` in the shared heavy queue (`heavy()`).
+    A Stop pressed while the request still waits for a slot ends it when its turn comes, before it does
+    any work (its outputs stay as they are; the Stop button's reply says so). Returns the queued event."""
+    n_out = len(outputs) if isinstance(outputs, (list, tuple)) else 1
+    skip = tuple(gr.skip() for _ in range(n_out)) if n_out > 1 else gr.skip()
+
+    def mark(request: gr.Request = None):
+        key = _session(request)
+        if key:
+            with _LOCK:
+                _QUEUED[(key, scope)] = _QUEUED.get((key, scope), 0) + 1
+
+    def stopped_while_waiting(args, kwargs_) -> bool:
+        request = next((a for a in (*args, *kwargs_.values()) if isinstance(a, gr.Request)), None)
+        return _take_mark(scope, request)
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def run(*args, **kw):
+            if stopped_while_waiting(args, kw):
+                yield skip
+                return
+            yield from fn(*args, **kw)
+    else:
+        @functools.wraps(fn)
+        def run(*args, **kw):
+            if stopped_while_waiting(args, kw):
+                return skip
+            return fn(*args, **kw)
+    return trigger(mark, None, None, queue=False, api_visibility="private", show_progress="hidden").then(
+        run, inputs, outputs, **heavy(), **kwargs)
 
 
 def stop_button(button: gr.Button, scope: str, status: gr.components.Component | None = None,
                 api_name: str | None = None) -> None:
     """Wire a Stop button to this session's jobs in `scope` (unqueued: it must work while a job runs)."""
     def on_stop(request: gr.Request = None):
+        queued = waiting(scope, request)
         n = stop(scope, request)
-        return "stopping after the current step..." if n else "nothing is running"
+        if n:
+            return "stopping after the current step..."
+        return "stopped while waiting in the queue: it will not run" if queued else "nothing is running"
 
     button.click(on_stop, None, status, queue=False, api_name=api_name or False)
 

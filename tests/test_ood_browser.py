@@ -54,6 +54,8 @@ def test_live_view_at_t1_eps0_says_the_curves_coincide_and_tables_fit(page, url)
     _open(page, url, 100)
     page.wait_for_function("() => document.getElementById('odin-live-status').innerText.includes('done 200/200')",
                            timeout=120_000)
+    # plotly draws after the status line arrives: wait for the drawn figure, not just the status
+    page.wait_for_function("() => document.getElementById('odin-roc').innerText.includes('coincide')", timeout=30_000)
     roc = _text(page, "odin-roc")
     assert "coincide: identical scores" in roc and "identical curve" in roc
     for table in TABLES:

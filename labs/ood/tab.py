@@ -256,16 +256,16 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
         gate.then(refresh, None, listing).then(**draw_kw)
 
     setup = [ckpt, ood, n, temps, epss, eps_scale]
-    grid_btn.click(grid, setup, [heat, grid_table, best_md], api_name="odin_grid", show_progress_on=[best_md],
-                   **ui.heavy())
-    comp_btn.click(compare, setup, [heat, grid_table, best_md, comp_table, comp_bars, reading],
-                   api_name="odin_compare", show_progress_on=[best_md], **ui.heavy())
-    ae_btn.click(train_autoencoder, None, ae_status, api_name="odin_train_autoencoder", show_progress_on=[ae_status],
-                 **ui.heavy())
+    ui.heavy_event(grid_btn.click, GRID, grid, setup, [heat, grid_table, best_md], api_name="odin_grid",
+                   show_progress_on=[best_md])
+    ui.heavy_event(comp_btn.click, GRID, compare, setup, [heat, grid_table, best_md, comp_table, comp_bars, reading],
+                   api_name="odin_compare", show_progress_on=[best_md])
+    ui.heavy_event(ae_btn.click, GRID, train_autoencoder, None, ae_status, api_name="odin_train_autoencoder",
+                   show_progress_on=[ae_status])
     ui.stop_button(grid_stop, GRID, stop_note)  # not the status: a late reply would hide "Stopped after …"
     gr.on([grid_btn.click, comp_btn.click], lambda: "", None, stop_note, queue=False, api_visibility="private")
-    train_btn.click(train_classifier, [train_n, train_epochs], [message, ckpt, train_row],
-                    api_name="odin_train_classifier", show_progress_on=[message], **ui.heavy()).success(**draw_kw)
+    ui.heavy_event(train_btn.click, TRAIN, train_classifier, [train_n, train_epochs], [message, ckpt, train_row],
+                   api_name="odin_train_classifier", show_progress_on=[message]).success(**draw_kw)
     ui.stop_button(train_stop, TRAIN, message)
     return {"checkpoint": ckpt, "ood_set": ood, "images_per_side": n, "temperature": temp, "epsilon": eps,
             "extras": extras, "roc": roc, "metrics": table, "histograms": hist, "status": status, "heatmap": heat,

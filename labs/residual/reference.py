@@ -109,8 +109,8 @@ def traces(record: dict | None, muted: bool) -> list[go.Scatter]:
 def first_figure(record: dict | None, title: str, line: str = "", stage: str = "cnn") -> go.Figure:
     """The accuracy plot before any run: the reference curves, or a plot that says why there are none."""
     if record is None or not traces(record, False):
-        return plots.empty_figure(title, f"{(line or reference.missing_line(stage)).replace('`', '')}; "
-                                         f"press the button to train")
+        said = (line or reference.missing_line(stage)).replace("`", "").replace(": ", ":<br>", 1)
+        return plots.empty_figure(title, f"{said}<br>press the button to train")  # lines: the plot is half a page wide
     fig = go.Figure(traces(record, False))
     text, top = reference.title(title, label(record))
     plots._layout(fig, text, "epoch", "test accuracy", 380 + top)

@@ -169,10 +169,11 @@ def build(tab: gr.Tab | None = None) -> None:
             for comp in mlp_form[1:]:
                 comp.change(mlp_note, mlp_form, mlp_est, queue=False)
             mlp_opt.change(lambda o: MLP_LR.get(o, m.lr), mlp_opt, mlp_lr, queue=False)  # each optimiser's own default
-            mlp_go.click(train_mlp, [mlp_data, depth, width, mlp_epochs, mlp_lr, mlp_bs, mlp_subset, mlp_seed, mlp_opt],
-                         [mlp_loss, mlp_acc, mlp_grad, mlp_table, mlp_status], api_name="train_mlp",
-                         show_progress_on=[mlp_status], **ui.heavy()
-                         ).then(mlp_note, mlp_form, mlp_est, queue=False)  # a finished run calibrates the estimate
+            ui.heavy_event(mlp_go.click, SCOPE, train_mlp,
+                           [mlp_data, depth, width, mlp_epochs, mlp_lr, mlp_bs, mlp_subset, mlp_seed, mlp_opt],
+                           [mlp_loss, mlp_acc, mlp_grad, mlp_table, mlp_status], api_name="train_mlp",
+                           show_progress_on=[mlp_status]
+                           ).then(mlp_note, mlp_form, mlp_est, queue=False)  # a finished run calibrates the estimate
             ui.stop_button(mlp_stop, SCOPE, mlp_status, api_name="stop_mlp")
 
         with gr.Tab("B. PlainCNN vs ResNet"):
@@ -223,8 +224,9 @@ def build(tab: gr.Tab | None = None) -> None:
             preset.change(apply_preset, preset, [epochs, n_train, n_test, batch, lr])
             for comp in sweep_form[1:]:
                 comp.change(sweep_eta, sweep_form, eta_md, queue=False)
-            cnn_go.click(train_sweep, [cnn_data, archs, sizes, epochs, n_train, n_test, batch, lr, augment, seed],
-                         [cnn_loss, cnn_acc, cnn_depth, cnn_table, cnn_status], api_name="train_sweep",
-                         show_progress_on=[cnn_status], **ui.heavy()
-                         ).then(sweep_eta, sweep_form, eta_md, queue=False)  # a finished run calibrates the estimate
+            ui.heavy_event(cnn_go.click, SCOPE, train_sweep,
+                           [cnn_data, archs, sizes, epochs, n_train, n_test, batch, lr, augment, seed],
+                           [cnn_loss, cnn_acc, cnn_depth, cnn_table, cnn_status], api_name="train_sweep",
+                           show_progress_on=[cnn_status]
+                           ).then(sweep_eta, sweep_form, eta_md, queue=False)  # a finished run calibrates the estimate
             ui.stop_button(cnn_stop, SCOPE, cnn_status, api_name="stop_sweep")

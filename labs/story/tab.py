@@ -103,6 +103,6 @@ def build(tab: gr.Tab | None = None) -> None:
     inputs = [url, upload, length, temperature, top_p, repetition_penalty, seed, num_beams]
     outputs = [picture, caption, text, stats]
     # Progress on the stats line only: the default overlay would hide the story as it streams.
-    go.click(tell, inputs, outputs, api_name="story", show_progress_on=[stats], **ui.heavy())
-    url.submit(tell, inputs, outputs, api_visibility="private", show_progress_on=[stats], **ui.heavy())
+    ui.heavy_event(go.click, SCOPE, tell, inputs, outputs, api_name="story", show_progress_on=[stats])
+    ui.heavy_event(url.submit, SCOPE, tell, inputs, outputs, api_visibility="private", show_progress_on=[stats])
     ui.stop_button(stop, SCOPE, stats, api_name="story_stop")  # API clients can stop their own run

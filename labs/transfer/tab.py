@@ -270,14 +270,15 @@ def build(tab: gr.Tab | None = None) -> None:
         comp.change(eta_text, eta_inputs, eta_md, api_visibility="private", queue=False)
     refresh.click(ui.handler(refresh_checkpoints), checkpoint, checkpoint, api_visibility="private", queue=False)
 
-    svm_btn.click(svm_phase, [checkpoint, dataset, svm_train, svm_test, svm_c], [svm_status, svm_out],
-                  api_name="transfer_svm", show_progress_on=[svm_status], **ui.heavy())
-    run_btn.click(finetune_phase, [checkpoint, dataset, strategies, optimizers, adam_lr, sgd_lr, epochs,
-                                   train_subset, test_subset, augment, from_scratch],
-                  [status, loss_plot, acc_plot, table, bars, note], api_name="transfer_finetune",
-                  show_progress_on=[status], **ui.heavy())
-    src_btn.click(train_source_phase, [src_n, src_epochs], [src_status, checkpoint], api_name="transfer_train_source",
-                  show_progress_on=[src_status], **ui.heavy())
+    ui.heavy_event(svm_btn.click, SCOPE, svm_phase, [checkpoint, dataset, svm_train, svm_test, svm_c],
+                   [svm_status, svm_out], api_name="transfer_svm", show_progress_on=[svm_status])
+    ui.heavy_event(run_btn.click, SCOPE, finetune_phase, [checkpoint, dataset, strategies, optimizers, adam_lr,
+                                                          sgd_lr, epochs, train_subset, test_subset, augment,
+                                                          from_scratch],
+                   [status, loss_plot, acc_plot, table, bars, note], api_name="transfer_finetune",
+                   show_progress_on=[status])
+    ui.heavy_event(src_btn.click, SCOPE, train_source_phase, [src_n, src_epochs], [src_status, checkpoint],
+                   api_name="transfer_train_source", show_progress_on=[src_status])
     ui.stop_button(run_stop, SCOPE, status, api_name="transfer_stop")
     ui.stop_button(svm_stop, SCOPE, svm_status)
     ui.stop_button(src_stop, SCOPE, src_status)

@@ -1,0 +1,57 @@
+"""A Stop pressed while the session's heavy request still waits in the queue ends it when its turn comes."""
+
+import gradio as gr
+
+from labs import ui
+
+
+def _demo(calls: list):
+    with gr.Blocks() as demo:
+        button, box = gr.Button(), gr.Textbox()
+
+        def work(x, request: gr.Request = None):
+            calls.append(x)
+            with ui.job("q", request):
+                yield f"ran {x}"
+
+        ui.heavy_event(button.click, "q", work, [box], [box], api_name="go")
+    mark, run = (d.fn for d in list(demo.fns.values())[:2])
+    return demo, mark, run
+
+
+def test_the_event_is_a_mark_then_the_job_in_the_shared_heavy_queue():
+    demo, mark, run = _demo([])
+    deps = list(demo.fns.values())
+    assert deps[0].queue is False and deps[0].api_visibility == "private"
+    assert deps[1].concurrency_id == "heavy" and deps[1].api_name == "go"
+
+
+def test_stop_while_waiting_skips_the_job_and_only_that_one():
+    calls = []
+    _, mark, run = _demo(calls)
+    me, other = gr.Request(session_hash="me"), gr.Request(session_hash="other")
+    mark(request=me)
+    mark(request=other)
+    assert ui.waiting("q", me) == 1
+    assert ui.stop("q", me) == 0  # nothing running yet: the waiting request is marked to end
+    out = list(run("a", request=me))
+    assert calls == [] and len(out) == 1 and isinstance(out[0], type(gr.skip()))  # it did nothing, drew nothing
+    assert list(run("b", request=other)) == ["ran b"] and calls == ["b"]  # another session's request runs
+    mark(request=me)  # the next request of the same session is not affected by the earlier Stop
+    assert list(run("c", request=me)) == ["ran c"] and ui.waiting("q", me) == 0
+
+
+def test_a_request_without_a_mark_runs_and_the_stop_reply_says_what_happened():
+    calls = []
+    _, mark, run = _demo(calls)
+    api = gr.Request(session_hash="api")
+    assert list(run("x", request=api)) == ["ran x"]  # an API client calls the job directly: nothing to consume
+    with gr.Blocks() as page:
+        stop_btn, status = gr.Button(), gr.Markdown()
+        ui.stop_button(stop_btn, "q", status)
+    (on_stop,) = [d.fn for d in page.fns.values()]
+    assert on_stop(request=api) == "nothing is running"
+    mark(request=api)
+    assert on_stop(request=api) == "stopped while waiting in the queue: it will not run"
+    ui.end_session(api)  # a closed page forgets its waiting requests
+    assert ui.waiting("q", api) == 0
