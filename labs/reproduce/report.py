@@ -12,7 +12,9 @@ HEADER = """# Reference results
 Every number here was produced by `python -m labs reproduce` (the project's own engine and recipes, the real
 data sets) and is read from the stage's file in `results/` (JSON, one schema: `labs/reproduce/results.py`).
 A stage is resumable: rerunning its command continues where it stopped. This file is regenerated after
-every stage (`python -m labs reproduce --report` rewrites it from `results/` alone).
+every stage (`python -m labs reproduce --report` rewrites it from `results/` alone). Compute time is the runs'
+wall time; stages produced on the development CPU ran in the background beside other work, at low priority,
+so their times are upper bounds (the benchmarks in `bench/` time an idle machine).
 """
 
 
