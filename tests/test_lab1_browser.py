@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from browser_tables import table_rows
 from conftest import needs_browser, serve_tab
 from labs.residual import tab
 
@@ -45,23 +46,6 @@ def _overflows(page, elem_id: str) -> list[str]:
     }""", elem_id)
     assert found[0] > 0, f"no scroll container found in #{elem_id}"
     return found[1]
-
-
-def _rows(page, elem_id: str) -> list[list[str]]:
-    """The visible body rows of the table `elem_id`, cells left to right (empty cells kept): Gradio spreads rows
-    over several layers, so the grid cells on screen are grouped by their height on the page."""
-    return page.evaluate("""id => {
-        const rows = new Map();
-        for (const td of document.querySelectorAll(`#${id} [role=gridcell]`)) {
-            const box = td.getBoundingClientRect();
-            if (box.height === 0 || box.width === 0) continue;
-            const key = Math.round(box.top);
-            if (!rows.has(key)) rows.set(key, []);
-            rows.get(key).push([box.left, td.textContent.trim()]);
-        }
-        return [...rows.entries()].sort((a, b) => a[0] - b[0])
-            .map(([, cells]) => cells.sort((a, b) => a[0] - b[0]).map(c => c[1]));
-    }""", elem_id)
 
 
 def _set_number(page, label: str, value) -> None:
@@ -116,7 +100,7 @@ def test_a_stopped_sweep_marks_its_run_stopped_and_leaves_final_accuracy_empty(l
     page.locator("#lab1-sweep-stop").click()
     status = _wait_text(page, "lab1-sweep-status", "stopped during run 1/2")
     page.locator("#lab1-sweep-table").scroll_into_view_if_needed()
-    rows = _rows(page, "lab1-sweep-table")
+    rows = table_rows(page, "lab1-sweep-table")
     assert len(rows) == 1, rows
     run, depth, final, convergence, params, seconds, state = rows[0]
     assert run == "PlainCNN Small" and state.startswith("stopped at epoch ") and state.endswith("/40")
@@ -139,7 +123,7 @@ def test_part_a_running_status_gives_time_left_and_its_table_fits(lab1_url, page
     page.locator("#lab1-mlp-stop").click()
     _wait_text(page, "lab1-mlp-status", "stopped after")
     page.locator("#lab1-mlp-table").scroll_into_view_if_needed()
-    rows = _rows(page, "lab1-mlp-table")
+    rows = table_rows(page, "lab1-mlp-table")
     assert [r[0] for r in rows] == ["MLP-16", "ResidualMLP-16"]
     assert all(r[-1].startswith("stopped at epoch") and r[2] == "" for r in rows), rows
     assert _overflows(page, "lab1-mlp-table") == []

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import needs_browser, needs_real_data, serve_tab
-from story_fixtures import build_tiny_models
+from browser_tables import table_rows
+from story_fixtures import build_tiny_models, one_thread  # noqa: F401 (autouse)
 
 pytestmark = needs_browser
 
@@ -23,32 +24,6 @@ PLOTS = """() => [...document.querySelectorAll('.js-plotly-plot')].filter(e => e
     .map(e => [String((e.layout?.title?.text ?? e.layout?.title) || ''), (e._fullData || []).length])"""
 # the trace names of one plot (by the id of its gr.Plot)
 TRACE_NAMES = """id => [...(document.querySelector(`#${id} .js-plotly-plot`)?._fullData || [])].map(t => t.name || '')"""
-# the visible body rows of a gr.Dataframe (cells grouped by their height on the page: Gradio layers its rows)
-ROWS = """id => {
-    const rows = new Map();
-    for (const td of document.querySelectorAll(`#${id} [role=gridcell]`)) {
-        const box = td.getBoundingClientRect();
-        if (box.height === 0 || box.width === 0) continue;
-        const key = Math.round(box.top);
-        if (!rows.has(key)) rows.set(key, []);
-        rows.get(key).push([box.left, td.textContent.trim()]);
-    }
-    return [...rows.entries()].sort((a, b) => a[0] - b[0])
-        .map(([, cells]) => cells.sort((a, b) => a[0] - b[0]).map(c => c[1])).filter(r => r.some(c => c));
-}"""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The app runs in this process on two shared cores: one intra-op thread keeps tiny models fast."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(autouse=True)
 def last_view(page, request):
     """Each test's page as it was left, pass or fail, in $MAIN_ACTIONS_SHOTS (default /tmp/main-actions-shots)."""
@@ -130,7 +105,7 @@ def test_part_a_trains_the_mlp_pair_on_digits_and_fills_plots_and_table(app_url,
     assert "both runs" in status
     assert traces(page, "Training loss") >= 2 and traces(page, "Test accuracy") >= 2
     assert traces(page, "Gradient norm per layer") >= 1
-    rows = page.evaluate(ROWS, "lab1-mlp-table")
+    rows = table_rows(page, "lab1-mlp-table", skip_blank=True)
     assert [r[0] for r in rows] == ["MLP-4", "ResidualMLP-4"], rows
     assert all(re.fullmatch(r"\d+(\.\d+)?%", r[2]) for r in rows), rows  # final test accuracy of each
     assert_clean(page)
@@ -149,7 +124,7 @@ def test_part_b_tiny_sweep_fills_the_table_and_the_depth_chart(app_url, page):
     page.get_by_role("button", name="Train selected runs").click()
     status = wait_text(page, "#lab1-sweep-status", "done: 2 runs", 90_000)
     assert "runs in" in status
-    rows = page.evaluate(ROWS, "lab1-sweep-table")
+    rows = table_rows(page, "lab1-sweep-table", skip_blank=True)
     assert sorted(r[0] for r in rows) == ["PlainCNN Small", "ResNet Small"], rows
     assert traces(page, "Test accuracy vs depth") >= 2  # one point per architecture
     assert traces(page, "Training loss per run") >= 2
@@ -243,7 +218,7 @@ def test_odin_sliders_redraw_the_roc_and_a_2x2_grid_fills_heatmap_and_table(app_
             && JSON.stringify(p.layout.yaxis.ticktext) === '["1","10"]'; }""", timeout=90_000)
     final = wait_text(page, "#odin-grid-status", "Finished", 30_000)
     assert re.search(r"Finished: (\d+) of \1 settings", final), final
-    rows = page.evaluate(ROWS, "odin-grid")
+    rows = table_rows(page, "odin-grid", skip_blank=True)
     assert len(rows) >= 4, rows  # ODIN's 2 x 2 settings at least
     assert_clean(page)
 
