@@ -70,8 +70,9 @@ def test_the_eta_line_and_the_preset_buttons():
     cfg = sweep_config(architectures=("ResNet",), sizes=("Large",))
     cpu, gpu = (eta.format_seconds(estimate_sweep_seconds(cfg, d)) for d in ("cpu", "cuda"))
     cal = [timing.tag(timing.conv_calibrated("cifar10", d)) for d in ("cpu", "cuda")]
-    assert tab.sweep_eta("cifar10", ["ResNet"], ["Large"], 4, 5000, 2000) == (
-        f"**1 runs x 4 epochs x 5,000 CIFAR-10 train images.** Estimated time: **{cpu} on this machine's CPU** "
+    assert (cfg.epochs, cfg.train_subset, cfg.test_subset) == (3, 10_000, 2000)  # the quick preset
+    assert tab.sweep_eta("cifar10", ["ResNet"], ["Large"], 3, 10_000, 2000) == (
+        f"**1 runs x 3 epochs x 10,000 CIFAR-10 train images.** Estimated time: **{cpu} on this machine's CPU** "
         f"({cal[0]}), {gpu} on one H200 GPU ({cal[1]}).")
     assert tab.sweep_eta("cifar10", [], ["Small"], 4, 5000, 2000) == (
         "⚠️ invalid architectures: expected a non-empty selection from PlainCNN, ResNet, got []")

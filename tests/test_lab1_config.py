@@ -116,7 +116,8 @@ def test_sweep_eta_follows_the_shared_throughput_model():
     cfg = sweep_config("quick", architectures=("ResNet",), sizes=("Large",))
     blocks = eta.resnet_blocks(SIZES["Large"])
     assert blocks == 15
-    want = eta.train_seconds(blocks, 5000 * 4) + eta.infer_seconds(blocks, 2000 * 4)
+    assert (cfg.train_subset, cfg.epochs, cfg.test_subset) == (10_000, 3, 2000)
+    want = eta.train_seconds(blocks, 10_000 * 3) + eta.infer_seconds(blocks, 2000 * 3)
     assert estimate_sweep_seconds(cfg) == pytest.approx(want)
     assert estimate_sweep_seconds(cfg, "cuda") < estimate_sweep_seconds(cfg) / 10
     full = sweep_config("quick", architectures=("ResNet", "PlainCNN"), sizes=("Large",))

@@ -99,11 +99,11 @@ def test_write_cleans_nan_and_read_round_trips(tmp_path):
 
 
 def test_report_formats_cells_by_column():
-    assert report.fmt("Final test accuracy", 0.9125) == "91.25%"
-    assert report.fmt("Parameters", 162644) == "162,644"
-    assert report.fmt("Seconds", 12.6) == "13"
-    assert report.fmt("AUROC", 0.81234) == "0.812"
-    assert report.fmt("x", None) == "-" and report.fmt("x", float("nan")) == "-"
+    assert report.cell("Final test accuracy", 0.9125) == "91.25%"
+    assert report.cell("Parameters", 162644) == "162,644"
+    assert report.cell("Seconds", 12.6) == "13 s" and report.cell("Final train loss", 0.123456) == "0.1235"
+    assert report.cell("AUROC", 0.81234) == "0.812"
+    assert report.cell("x", None) == "-" and report.cell("x", float("nan")) == "-"
 
 
 def test_cli_reproduce_one_stage_and_bad_input(tmp_path, capsys):

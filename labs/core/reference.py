@@ -7,9 +7,41 @@ with the command, or why the file cannot be read). `label(...)` is the one wordi
 
 from __future__ import annotations
 
+import math
+
 from labs.core.errors import LabsError
 
 GREY = "#8c8c8c"  # reference traces under a live run: thin, dashed, grey
+
+
+def cell(column: str, value) -> str:
+    """One table cell, the same in RESULTS.md and on the page: accuracies as percent with 2 decimals, losses
+    with 4, ratios with 2 significant digits, seconds whole with "s", counts with commas, other metrics
+    (AUROC, FPR) with 3 decimals; a missing or non-finite value is "-"."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "-"
+        low = column.lower()
+        if "accuracy" in low or "drop" in low:
+            return f"{value:.2%}"
+        if "loss" in low:
+            return f"{value:.4f}"
+        if "ratio" in low:
+            return f"{value:.2g}"
+        if "second" in low or "(s)" in low:
+            return f"{value:,.0f} s"
+        if column == "Parameters":
+            return f"{int(value):,}"
+        if "lr" in low:
+            return f"{value:g}"
+        return f"{value:.3f}" if abs(value) < 100 else f"{value:,.1f}"
+    return str(value).replace("|", "/")
 
 
 def missing_line(stage: str) -> str:

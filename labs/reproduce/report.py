@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
+from labs.core.reference import cell
 from labs.reproduce import results
 
 HEADER = """# Reference results
@@ -18,36 +18,12 @@ so their times are upper bounds (the benchmarks in `bench/` time an idle machine
 """
 
 
-def fmt(column: str, value) -> str:
-    """One table cell: accuracies as percent, detector metrics with 3 decimals, seconds whole, counts with commas."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "-"
-        low = column.lower()
-        if "accuracy" in low or "drop" in low:
-            return f"{value:.2%}"
-        if "ratio" in low:
-            return f"{value:.1e}" if value < 0.01 else f"{value:.2f}"
-        if "second" in low or "(s)" in low:
-            return f"{value:,.0f}"
-        if "lr" in low:
-            return f"{value:g}"
-        return f"{value:.3f}" if abs(value) < 100 else f"{value:,.1f}"
-    return str(value).replace("|", "/")
-
-
 def table(rows: list[dict]) -> str:
     if not rows:
         return ""
     cols = list(dict.fromkeys(k for r in rows for k in r))
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(c, r.get(c)) for c in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(cell(c, r.get(c)) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
 
 

@@ -6,7 +6,6 @@ table and the line saying how to produce it. Pure functions of a results record 
 
 from __future__ import annotations
 
-import math
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -47,30 +46,11 @@ def label(record: dict) -> str:
                            cfg["epochs"])
 
 
-def _cell(key: str, value):
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return "" if value is None else value
-    if not math.isfinite(value):
-        return ""
-    low = key.lower()
-    if "accuracy" in low or "drop" in low:
-        return f"{value:.2%}"
-    if "loss" in low:
-        return f"{value:.4f}"
-    if "ratio" in low:
-        return f"{value:.2g}"
-    if key == "Parameters":
-        return f"{int(value):,}"
-    if key == "Seconds":
-        return f"{value:.0f} s"
-    return value
-
-
 def table(rows: list[dict], columns: dict[str, str] | None = None) -> pd.DataFrame:
     """Rows of a results file (or the seed's) formatted for the page: percentages, losses, parameter counts."""
     keys = list(columns) if columns else list(dict.fromkeys(k for r in rows for k in r))
     names = [columns.get(k, k) for k in keys] if columns else keys
-    return pd.DataFrame([[_cell(k, r.get(k)) for k in keys] for r in rows], columns=names)
+    return pd.DataFrame([[reference.cell(k, r.get(k)) for k in keys] for r in rows], columns=names)
 
 
 def view(stage: str, record: dict | None, line: str = "") -> tuple[str, pd.DataFrame]:
@@ -80,7 +60,7 @@ def view(stage: str, record: dict | None, line: str = "") -> tuple[str, pd.DataF
     if record is None:
         return f"{line or reference.missing_line(stage)}. Until then, the seed's table:", table(seed)
     columns = MLP_COLUMNS if stage == "mlp" else CNN_COLUMNS
-    seed_text = "; ".join(", ".join(f"{_cell(k, v)}" for k, v in r.items() if k not in ("Optimizer",)) for r in seed)
+    seed_text = "; ".join(", ".join(reference.cell(k, v) for k, v in r.items() if k != "Optimizer") for r in seed)
     notes = " ".join(record.get("notes", []))
     text = (f"**Table: {label(record)}**, `{record['command']}`. The accuracy plot draws its curves (thin dashed "
             f"lines under a run of yours). The seed: {seed_text}." + (f" {notes}" if notes else ""))
