@@ -56,18 +56,31 @@ def serve_tab(module):
         demo.close()
 
 
+@contextlib.contextmanager
+def serve_app(**env):
+    """The full dashboard built and launched on a free local port as app.py launches it, with the environment
+    variables given (a value of None removes one) set while it is built and served; yields its URL."""
+    from app import build_demo
+
+    from labs.ui import MAX_FILE_SIZE
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.delenv(name, raising=False) if value is None else mp.setenv(name, str(value))
+        demo = build_demo()
+        _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True,
+                                max_file_size=MAX_FILE_SIZE)
+        try:
+            yield url
+        finally:
+            demo.close()
+
+
 @pytest.fixture(scope="session")
 def app_url():
     """The full dashboard launched on a free local port; yields its URL."""
-    from app import build_demo
-
-    from labs.ui import MAX_FILE_SIZE  # as app.py launches
-
-    demo = build_demo()
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True,
-                            max_file_size=MAX_FILE_SIZE)
-    yield url
-    demo.close()
+    with serve_app() as url:
+        yield url
 
 
 CHROMIUM = "/usr/bin/chromium"

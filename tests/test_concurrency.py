@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
+from conftest import serve_app
 from story_fixtures import one_thread, tiny_models  # noqa: F401 (fixtures)
 from test_ood_experiment import make_digits_checkpoint
 
@@ -30,20 +31,9 @@ def app(tiny_models, tmp_path_factory):  # noqa: F811
     folder = tmp_path_factory.mktemp("ckpt")
     make_digits_checkpoint(folder, "tiny_digits")
     caption_dir, story_dir = tiny_models
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LABS_CHECKPOINT_DIR", str(folder))
-        mp.setenv("LABS_CAPTION_MODEL", str(caption_dir))
-        mp.setenv("LABS_STORY_MODEL", str(story_dir))
-        mp.delenv("LABS_PUBLIC", raising=False)
-        mp.delenv("SPACE_ID", raising=False)
-        from app import build_demo
-
-        demo = build_demo()
-        _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-        try:
-            yield url
-        finally:
-            demo.close()
+    with serve_app(LABS_CHECKPOINT_DIR=folder, LABS_CAPTION_MODEL=caption_dir, LABS_STORY_MODEL=story_dir,
+                   LABS_PUBLIC=None, SPACE_ID=None) as url:
+        yield url
 
 
 def _result(url: str, api: str, args: tuple, what: str):

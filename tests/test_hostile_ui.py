@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from conftest import needs_browser
+from conftest import needs_browser, serve_app
 from test_ood_experiment import make_digits_checkpoint
 from transfer_fixtures import tiny_checkpoint
 
@@ -30,18 +30,11 @@ def folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def app(folder):
     """The whole dashboard, built and served with `folder` as its checkpoint folder."""
-    from app import build_demo
     from labs.ood import scores
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LABS_CHECKPOINT_DIR", str(folder))
-        scores.clear_cache()
-        demo = build_demo()
-        _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-        try:
-            yield url
-        finally:
-            demo.close()
+    scores.clear_cache()
+    with serve_app(LABS_CHECKPOINT_DIR=folder) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from gradio_client.utils import Status
 from labs import ui
 from labs.core import public
 from labs.core.errors import LabsError
+from conftest import serve_app
 from test_ood_experiment import write_tiny_cifar10
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,20 +96,10 @@ def public_app(tmp_path_factory):
     """The whole dashboard in public mode, on tiny CIFAR-10 data, with the repository's checkpoints/ folder."""
     root = tmp_path_factory.mktemp("public")
     write_tiny_cifar10(root, n_train=300)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LABS_PUBLIC", "1")
-        mp.delenv("LABS_HEAVY_JOBS", raising=False)
-        mp.delenv("LABS_CHECKPOINT_DIR", raising=False)  # the committed folder itself: it must stay untouched
-        mp.setenv("LABS_DATA_DIR", str(root))
-        mp.setenv("LABS_SESSION_DIR", str(root / "sessions"))
-        from app import build_demo
-
-        demo = build_demo()
-        _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-        try:
-            yield url, root / "sessions"
-        finally:
-            demo.close()
+    # LABS_CHECKPOINT_DIR unset: the committed folder itself, which must stay untouched
+    with serve_app(LABS_PUBLIC="1", LABS_HEAVY_JOBS=None, LABS_CHECKPOINT_DIR=None, LABS_DATA_DIR=root,
+                   LABS_SESSION_DIR=root / "sessions") as url:
+        yield url, root / "sessions"
 
 
 OVER_BUDGET = [  # (endpoint, arguments, the cap named in the refusal)

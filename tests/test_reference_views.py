@@ -186,8 +186,32 @@ def test_odin_heatmap_and_comparison_of_the_selected_set(results_dir):
     assert heat.data[1].name == "best (validation)" and (heat.data[1].x[0], heat.data[1].y[0]) == (1.3, 1.3)
     heat, comp, bars = reference.view(record, line, "gaussian")
     assert "no Gaussian noise (it covers: Uniform noise)" in heat.layout.annotations[0].text
-    assert reference.parse_setting("T=10, ε=0.002 (seed's ε scale)") == {"scale": "seed's ε scale",
-                                                                        "temperature": 10.0, "epsilon": 0.002}
+    assert reference.parse_setting("T=10, ε=0.002, seed's ε scale") == {"eps_scale": "seed", "temperature": 10.0,
+                                                                       "epsilon": 0.002}
+    assert reference.parse_setting("T=1, ε=0.004, paper's ε scale (pixel units)") == {
+        "eps_scale": "paper", "temperature": 1.0, "epsilon": 0.004}
+    assert reference.parse_setting("T=1000, ε=0") == {"temperature": 1000.0, "epsilon": 0.0}
+
+
+def test_odin_on_both_epsilon_scales_shows_the_seeds_heatmap_and_both_rows(results_dir):
+    from labs.ood import reference
+    from labs.reproduce import results
+
+    record = results.read("odin", results_dir)
+    paper = [{"detector": "ODIN", "setting": f"T={t:g}, ε=0.002, paper's ε scale (pixel units)",
+              "val_auroc": 0.9, "test_auroc": 0.9} for t in (1, 1000)]
+    seed = [{**g, "setting": g["setting"] + (", seed's ε scale" if not g["setting"].endswith("ε=0") else "")}
+            for g in record["runs"][0]["final"]["grid"]]
+    record["runs"][0]["final"]["grid"] = seed + paper
+    first = record["table"][0]
+    record["table"][:1] = [{**first, "Setting": "T=1000, ε=0.002, seed's ε scale"},
+                           {**first, "Setting": "T=1, ε=0.002, paper's ε scale (pixel units)", "AUROC": 0.91}]
+    heat, comp, bars = reference.view(record, "", "uniform")
+    assert 0.9 not in [v for row in heat.data[0].z for v in row]  # the heatmap is the seed's scale
+    assert heat.data[0].z[1][1] == pytest.approx(0.5 + 0.25 + 0.02)
+    assert list(comp["value"]["detector"]) == ["ODIN (T=1000, ε=0.002, seed's ε scale)",
+                                               "ODIN (T=1, ε=0.002, paper's ε scale (pixel units))", "Max softmax"]
+    assert (heat.data[1].x[0], heat.data[1].y[0]) == (1.3, 1.3)  # the seed-scale ODIN setting is marked best
 
 
 def test_odin_without_a_file_says_how_to_produce_it(no_results):

@@ -38,6 +38,12 @@ def test_dry_run_runs_every_stage_end_to_end(dry):
     transfer = results.read("transfer", out / "results")
     assert len(transfer["table"]) == 1 + 6 + 1  # SVM, 3 strategies x 2 optimisers, from scratch
     assert {r["Optimizer"] for r in transfer["table"][1:7]} == {"Adam", "SGD"}
+    odin = results.read("odin", out / "results")  # ODIN on both epsilon scales, the seed's first
+    odin_rows = [r for r in odin["table"] if r["Detector"] == "ODIN"]
+    assert len(odin_rows) == 2 and odin["table"][:2] == odin_rows
+    assert "paper's" not in odin_rows[0]["Setting"] and (odin_rows[1]["Setting"] == odin_rows[0]["Setting"]
+                                                        or "paper's ε scale" in odin_rows[1]["Setting"])
+    assert len(odin["table"]) - 1 == len({r["Detector"] for r in odin["table"]})  # the others once each
     cnn = results.read("cnn", out / "results")
     assert [(r["Architecture"], r["Size"]) for r in cnn["table"]] == [
         (a, s) for s in ("Small", "Medium", "Large") for a in ("PlainCNN", "ResNet")]

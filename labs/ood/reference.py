@@ -13,12 +13,13 @@ import gradio as gr
 from labs.core import metrics, reference
 from labs.core.plots import empty_figure
 from labs.ood import figures, tables
-from labs.ood.detectors import DETECTORS, SYMBOLS
+from labs.ood.detectors import DETECTORS, EPS_SCALE_TAGS, SYMBOLS
 from labs.ood.oodsets import OOD_SETS
 
 TITLE = "Validation-half AUROC"
 BY_TITLE = {d.title: k for k, d in DETECTORS.items()}
 BY_SYMBOL = {sym: h for h, pair in SYMBOLS.items() for sym in pair}
+SCALE_BY_TAG = {tag: scale for scale, tag in EPS_SCALE_TAGS.items()}
 
 
 def load() -> tuple[dict | None, str]:
@@ -26,15 +27,15 @@ def load() -> tuple[dict | None, str]:
 
 
 def parse_setting(text: str) -> dict:
-    """'T=10, ε=0.002' -> {'temperature': 10.0, 'epsilon': 0.002} (labs.ood.detectors.setting_text, inverted);
-    a scale tag ('ε=0.002 (seed's ε scale)') comes back as 'scale': the tag's text."""
+    """'T=10, ε=0.002, seed's ε scale' -> {'temperature': 10.0, 'epsilon': 0.002, 'eps_scale': 'seed'}
+    (labs.ood.detectors.setting_text, inverted; no scale part where ε = 0)."""
     params: dict = {}
     if text in ("", "-"):
         return params
-    tag = re.search(r"\(([^)]*)\)\s*$", text)
-    if tag:
-        params["scale"], text = tag.group(1), text[:tag.start()].strip()
-    for part in text.split(","):
+    for part in text.split(", "):
+        if part in SCALE_BY_TAG:
+            params["eps_scale"] = SCALE_BY_TAG[part]
+            continue
         key, _, value = part.partition("=")
         number = re.match(r"\s*[-+0-9.eE]+", value)
         if number:
@@ -43,11 +44,10 @@ def parse_setting(text: str) -> dict:
 
 
 def _one_scale(rows: list[dict], scale: str | None) -> list[dict]:
-    """The rows of one ε scale (`scale`: the chosen setting's, else the first one seen; untagged rows, ε = 0, are
-    on every scale), their params without the tag: the heatmap's two axes are T and ε."""
-    scale = scale or next((r["params"]["scale"] for r in rows if "scale" in r["params"]), None)
-    kept = [r for r in rows if r["params"].get("scale") in (None, scale)]
-    return [{**r, "params": {k: v for k, v in r["params"].items() if k != "scale"}} for r in kept]
+    """The rows of one ε scale (`scale`: the chosen setting's, else the seed's; untagged rows, ε = 0, are on every
+    scale), their params without the scale: the heatmap's two axes are T and ε."""
+    kept = [r for r in rows if r["params"].get("eps_scale") in (None, scale or "seed")]
+    return [{**r, "params": {k: v for k, v in r["params"].items() if k != "eps_scale"}} for r in kept]
 
 
 def label(record: dict, ood: str) -> str:
@@ -69,10 +69,11 @@ def grid_rows(record: dict, ood: str) -> tuple[list[dict], dict[str, dict]]:
     rows = [{"detector": BY_TITLE.get(g["detector"], g["detector"]), "title": g["detector"],
              "params": parse_setting(g["setting"]), "setting": g["setting"], "val": {"AUROC": g["val_auroc"]},
              "test": {"AUROC": g["test_auroc"]}} for g in run["final"].get("grid", [])]
-    chosen = {BY_TITLE.get(r["detector"], r["detector"]): parse_setting(r["setting"])
-              for r in comparison_rows(record, ood)}
-    rows = _one_scale(rows, chosen.get("odin", {}).get("scale"))
-    best = {k: {"params": {h: v for h, v in p.items() if h != "scale"}} for k, p in chosen.items()}
+    chosen: dict[str, dict] = {}
+    for r in comparison_rows(record, ood):  # a detector's first row: ODIN's on the seed's ε scale, then the paper's
+        chosen.setdefault(BY_TITLE.get(r["detector"], r["detector"]), parse_setting(r["setting"]))
+    rows = _one_scale(rows, chosen.get("odin", {}).get("eps_scale"))
+    best = {k: {"params": {h: v for h, v in p.items() if h != "eps_scale"}} for k, p in chosen.items()}
     best = {k: b for k, b in best.items() if any(r["detector"] == k and r["params"] == b["params"] for r in rows)}
     return rows, best
 

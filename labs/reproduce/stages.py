@@ -155,26 +155,35 @@ def cnn_notes(table: list[dict]) -> list[str]:
 
 # ------------------------------------------------------------------ reference
 
-def reference(ctx: Context):
-    """The ResNet[7,7] classifier the transfer and ODIN labs start from (recipe resnet77_cifar10_reference)."""
-    from labs.core.recipes import recipe, train_and_save
+def _train_and_save(label: str, args: dict, out: Path, ctx: Context, command: str):
+    """Train one recipe and save its checkpoint, yielding a progress line per evaluation; returns (start, end)
+    records (`yield from`). A run that did not reach its "saved" record raises: rerunning continues it."""
+    from labs.core.recipes import train_and_save
 
-    over = dict(dataset="digits", epochs=1, n_train=128, n_test=64, batch_size=32, depth=(1, 1)) if ctx.dry else {}
-    args = recipe("resnet77_cifar10_reference", **over)
-    out = Path(ctx.checkpoints) / REFERENCE
-    command = f"python -m labs train --recipe resnet77_cifar10_reference --out {out}"
-    end, saved, n_params, n_test = {}, None, 0, 0
+    start, end, saved = {}, {}, None
     for rec in train_and_save(**args, out=out, device=ctx.device, command=command):
         if rec["kind"] == "start":
-            n_params, n_test = rec["parameters"], rec["n_test"]
+            start = rec
         elif rec["kind"] == "eval":
-            yield _progress("ResNet[7,7]", rec)
+            yield _progress(label, rec)
         elif rec["kind"] == "end":
             end = rec
         elif rec["kind"] == "saved":
             saved = rec
     if saved is None:
-        raise LabsError("the reference run did not finish; rerun the stage to continue it")
+        raise LabsError(f"the {label} run did not finish; rerun the stage to continue it")
+    return start, end
+
+def reference(ctx: Context):
+    """The ResNet[7,7] classifier the transfer and ODIN labs start from (recipe resnet77_cifar10_reference)."""
+    from labs.core.recipes import recipe
+
+    over = dict(dataset="digits", epochs=1, n_train=128, n_test=64, batch_size=32, depth=(1, 1)) if ctx.dry else {}
+    args = recipe("resnet77_cifar10_reference", **over)
+    out = Path(ctx.checkpoints) / REFERENCE
+    command = f"python -m labs train --recipe resnet77_cifar10_reference --out {out}"
+    start, end = yield from _train_and_save("ResNet[7,7]", args, out, ctx, command)
+    n_params, n_test = start["parameters"], start["n_test"]
     train = args["train"]
     table = [{"Model": "ResNet[7,7], widths 16/32", "Parameters": n_params, "Test accuracy": end["final_test_acc"],
               "Test images": n_test, "Epochs": train.epochs,
@@ -193,9 +202,8 @@ def reference(ctx: Context):
 
 def autoencoder(ctx: Context):
     """ODIN's reconstruction-error detector on all of CIFAR-10 (recipe autoencoder_cifar10, full data)."""
-    from labs.core.recipes import recipe, train_and_save
-
     from labs.core.catalog import DATASETS, is_available
+    from labs.core.recipes import recipe
 
     if ctx.dry and not is_available("cifar10"):  # the autoencoder is for 32x32 colour images only
         yield {"kind": "skipped", "reason": f"needs {DATASETS['cifar10'].title} (32x32 colour images), which is not "
@@ -206,16 +214,7 @@ def autoencoder(ctx: Context):
     out = Path(ctx.checkpoints) / AUTOENCODER
     command = (f"python -m labs train --recipe autoencoder_cifar10 --epochs {args['train'].epochs} "
                f"--train-subset 0 --test-subset 0 --out {out}")
-    end, saved = {}, None
-    for rec in train_and_save(**args, out=out, device=ctx.device, command=command):
-        if rec["kind"] == "eval":
-            yield _progress("autoencoder", rec)
-        elif rec["kind"] == "end":
-            end = rec
-        elif rec["kind"] == "saved":
-            saved = rec
-    if saved is None:
-        raise LabsError("the autoencoder run did not finish; rerun the stage to continue it")
+    _, end = yield from _train_and_save("autoencoder", args, out, ctx, command)
     table = [{"Model": "convolutional autoencoder", "Test MSE (normalised pixels)": end["final_test_loss"],
               "Epochs": args["train"].epochs, "Seconds": end["seconds"]}]
     yield {"kind": "result", "config": {**{k: v for k, v in args.items() if k != "train"},

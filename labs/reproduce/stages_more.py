@@ -48,7 +48,8 @@ def transfer(ctx: Context):
     seconds += svm["extract_seconds"] + svm["fit_seconds"]
     yield {"kind": "progress", "text": f"SVM on frozen features: {svm['test_acc']:.2%}"}
     table = [{"Strategy": "Linear SVM on frozen features", "Optimizer": f"LinearSVC (C={svm['c']:g})",
-              "Test Accuracy": svm["test_acc"], "Trainable Params": (svm["feature_dim"] + 1) * round(1 / svm["chance"]), "Time (s)": seconds}]
+              "Test Accuracy": svm["test_acc"], "Trainable Params": (svm["feature_dim"] + 1) * round(1 / svm["chance"]),
+              "Time (s)": seconds}]
     runs, curves = [], {}
     for rec in run_finetune(cfg, device=ctx.device):
         if rec["kind"] == "eval":
@@ -92,9 +93,10 @@ def transfer_notes(table: list[dict], seed_table: list[dict]) -> list[str]:
 
 def odin(ctx: Context):
     """Every detector's search (the seed's T x epsilon grid for ODIN) on the validation halves and the comparison
-    on the test halves, 10,000 CIFAR-10 test images against 10,000 images of each OOD set."""
+    on the test halves, 10,000 CIFAR-10 test images against 10,000 images of each OOD set; ODIN on both epsilon
+    scales (the seed's, and the paper's in pixel units / std)."""
     from labs.ood.config import GridConfig
-    from labs.ood.detectors import DETECTORS
+    from labs.ood.detectors import DETECTORS, EPS_SCALES
     from labs.ood.notes import SEED_FIGURES
     from labs.ood.experiment import run
     from labs.ood.oodsets import OOD_SETS
@@ -106,25 +108,35 @@ def odin(ctx: Context):
     ae = Path(ctx.checkpoints) / AUTOENCODER
     if not ae.with_suffix(".json").exists() or read_metadata(ae)["dataset"] != dataset:
         ae = None  # its row is skipped, with the reason, by the protocol
+    odin_title = DETECTORS["odin"].title
     table, runs, configs, seconds = [], [], {}, 0.0
     for ood in sets:
         n = 32 if ctx.dry else min(ODIN_PER_SIDE, OOD_SETS[ood].size())
-        cfg = GridConfig(checkpoint=REFERENCE, ood_set=ood, images_per_side=n)
-        configs[ood] = asdict(cfg)
-        grid, rows = {}, []
-        for rec in run(cfg, folder=ctx.checkpoints, autoencoder=ae):
-            if rec["kind"] == "setting":
-                yield {"kind": "progress", "text": f"{OOD_SETS[ood].title}: {rec['row']['title']} "
-                                                   f"{rec['row']['setting']} ({rec['done']}/{rec['total']})"}
-            elif rec["kind"] == "grid":
-                grid = rec
-            elif rec["kind"] == "comparison":
-                rows = rec["rows"]
-        seconds += grid.get("wall", 0.0)
-        runs.append({"name": OOD_SETS[ood].title, "curves": [],
-                     "final": {"grid": [{"detector": r["title"], "setting": r["setting"], "val_auroc": r["val"]["AUROC"],
-                                         "test_auroc": r["test"]["AUROC"]} for r in grid.get("rows", [])]}})
-        for r in rows:
+        grid_rows, rows = [], []
+        # Every detector on the seed's epsilon scale, then ODIN alone again on the paper's (pixel units / std):
+        # its rows follow the seed-scale ones, each Setting naming its scale (the tab's heatmap shows the first).
+        for scale in EPS_SCALES:
+            cfg = GridConfig(checkpoint=REFERENCE, ood_set=ood, images_per_side=n, eps_scale=scale)
+            if scale == "seed":
+                configs[ood] = asdict(cfg)
+            grid, comparison = {}, []
+            for rec in run(cfg, folder=ctx.checkpoints, autoencoder=ae):
+                if rec["kind"] == "setting":
+                    yield {"kind": "progress", "text": f"{OOD_SETS[ood].title}, {scale}'s ε scale: "
+                                                       f"{rec['row']['title']} {rec['row']['setting']} "
+                                                       f"({rec['done']}/{rec['total']})"}
+                elif rec["kind"] == "grid":
+                    grid = rec
+                elif rec["kind"] == "comparison":
+                    comparison = rec["rows"]
+            seconds += grid.get("wall", 0.0)
+            mine = (lambda title: True) if scale == "seed" else (lambda title: title == odin_title)
+            grid_rows += [{"detector": r["title"], "setting": r["setting"], "val_auroc": r["val"]["AUROC"],
+                           "test_auroc": r["test"]["AUROC"]} for r in grid.get("rows", [])
+                          if mine(r["title"]) and (scale == "seed" or r["params"].get("epsilon"))]
+            rows += [r for r in comparison if mine(r["detector"])]
+        runs.append({"name": OOD_SETS[ood].title, "curves": [], "final": {"grid": grid_rows}})
+        for r in sorted(rows, key=lambda r: r["detector"] != odin_title):
             table.append({"OOD set": OOD_SETS[ood].title, "Detector": r["detector"], "Setting": r["setting"],
                           "AUROC": r["AUROC"], "FPR@95": r["FPR@95"], "AUPR-in": r["AUPR-in"],
                           "AUPR-out": r["AUPR-out"], "Detection error": r["Detection error"],
