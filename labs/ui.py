@@ -36,6 +36,8 @@ MAX_FILE_SIZE = 20 * 2**20
 _RUNNING: dict[tuple[str, str], set[threading.Event]] = {}  # (session, scope) -> stop flags of its jobs
 _QUEUED: dict[tuple[str, str], int] = {}   # (session, scope) -> heavy requests of the page waiting for a slot
 _PENDING: dict[tuple[str, str], int] = {}  # (session, scope) -> how many of those a Stop ended while they waited
+_LAST: dict[tuple[str, str], dict[int, str]] = {}  # (session, scope) -> component id -> the last text a job sent it
+STOP_WAIT = 10.0  # seconds a Stop waits for the job to end, to answer with the job's own last status
 _LOCK = threading.Lock()
 
 
@@ -65,7 +67,7 @@ def end_session(request: gr.Request = None) -> None:
     key = _session(request)
     with _LOCK:
         jobs = [e for (k, _), events in _RUNNING.items() if k == key for e in events] if key else []
-        for table in (_QUEUED, _PENDING):  # its waiting requests go with it
+        for table in (_QUEUED, _PENDING, _LAST):  # its waiting requests and last statuses go with it
             for k in [k for k in table if k[0] == key]:
                 del table[k]
     for event in jobs:
@@ -114,9 +116,7 @@ def job(scope: str, request: gr.Request | None = None, supersede: bool = False):
         finish(scope, request, event)
 
 
-def stop(scope: str, request: gr.Request | None = None) -> int:
-    """Set the stop flags of this session's jobs in `scope`; returns how many were running. The session's
-    requests of `scope` still waiting in the heavy queue (see `heavy_event`) end as soon as their turn comes."""
+def _stop(scope: str, request: gr.Request | None) -> list[threading.Event]:
     key = _session(request)
     with _LOCK:
         jobs = list(_RUNNING.get((key, scope), ())) if key else []
@@ -124,7 +124,39 @@ def stop(scope: str, request: gr.Request | None = None) -> int:
             _PENDING[(key, scope)] = _QUEUED[(key, scope)]
     for event in jobs:
         event.set()
-    return len(jobs)
+    return jobs
+
+
+def stop(scope: str, request: gr.Request | None = None) -> int:
+    """Set the stop flags of this session's jobs in `scope`; returns how many were running. The session's
+    requests of `scope` still waiting in the heavy queue (see `heavy_event`) end as soon as their turn comes."""
+    return len(_stop(scope, request))
+
+
+def _ended(scope: str, request: gr.Request | None, jobs: list[threading.Event], timeout: float) -> bool:
+    """Wait up to `timeout` s until none of `jobs` is running (each job forgets its flag when it ends)."""
+    key, deadline = _session(request), time.monotonic() + timeout
+    while True:
+        with _LOCK:
+            running = _RUNNING.get((key, scope), set())
+            if not any(j in running for j in jobs):
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def _remember(key: str | None, scope: str, ids: list[int], out) -> None:
+    """Keep the text values a heavy job just sent to its outputs (the Stop button answers with its status)."""
+    if not key:
+        return
+    values = out if isinstance(out, (tuple, list)) and len(ids) > 1 else (out,)
+    for cid, value in zip(ids, values):
+        if isinstance(value, dict) and value.get("__type__") == "update":
+            value = value.get("value")
+        if isinstance(value, str):
+            with _LOCK:
+                _LAST.setdefault((key, scope), {})[cid] = value
 
 
 def waiting(scope: str, request: gr.Request | None = None) -> int:
@@ -152,7 +184,8 @@ def heavy_event(trigger: Callable, scope: str, fn: Callable, inputs, outputs, **
     mark that this session has a request of `scope` waiting, then `fn` in the shared heavy queue (`heavy()`).
     A Stop pressed while the request still waits for a slot ends it when its turn comes, before it does
     any work (its outputs stay as they are; the Stop button's reply says so). Returns the queued event."""
-    n_out = len(outputs) if isinstance(outputs, (list, tuple)) else 1
+    outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    n_out, ids = len(outs), [getattr(c, "_id", None) for c in outs]
     skip = tuple(gr.skip() for _ in range(n_out)) if n_out > 1 else gr.skip()
 
     def mark(request: gr.Request = None):
@@ -161,23 +194,32 @@ def heavy_event(trigger: Callable, scope: str, fn: Callable, inputs, outputs, **
             with _LOCK:
                 _QUEUED[(key, scope)] = _QUEUED.get((key, scope), 0) + 1
 
-    def stopped_while_waiting(args, kwargs_) -> bool:
-        request = next((a for a in (*args, *kwargs_.values()) if isinstance(a, gr.Request)), None)
-        return _take_mark(scope, request)
+    def request_of(args, kwargs_) -> gr.Request | None:
+        return next((a for a in (*args, *kwargs_.values()) if isinstance(a, gr.Request)), None)
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def run(*args, **kw):
-            if stopped_while_waiting(args, kw):
+            request = request_of(args, kw)
+            if _take_mark(scope, request):
                 yield skip
                 return
-            yield from fn(*args, **kw)
+            gen = fn(*args, **kw)
+            try:
+                for out in gen:
+                    _remember(_session(request), scope, ids, out)
+                    yield out
+            finally:  # a closed stream (Stop, disconnect) closes the job's generator now, as `yield from` did
+                gen.close()
     else:
         @functools.wraps(fn)
         def run(*args, **kw):
-            if stopped_while_waiting(args, kw):
+            request = request_of(args, kw)
+            if _take_mark(scope, request):
                 return skip
-            return fn(*args, **kw)
+            out = fn(*args, **kw)
+            _remember(_session(request), scope, ids, out)
+            return out
     return trigger(mark, None, None, queue=False, api_visibility="private", show_progress="hidden").then(
         run, inputs, outputs, **heavy(), **kwargs)
 
@@ -186,9 +228,16 @@ def stop_button(button: gr.Button, scope: str, status: gr.components.Component |
                 api_name: str | None = None) -> None:
     """Wire a Stop button to this session's jobs in `scope` (unqueued: it must work while a job runs)."""
     def on_stop(request: gr.Request = None):
+        """The reply lands in the status the job writes to: it must not arrive after the job's last line and
+        hide it, so it waits for the job to end and answers with that line (the page shows the truth in either
+        order); a job still busy after STOP_WAIT s gets "stopping after the current step..."."""
         queued = waiting(scope, request)
-        n = stop(scope, request)
-        if n:
+        jobs = _stop(scope, request)
+        if jobs:
+            if status is not None and _ended(scope, request, jobs, STOP_WAIT):
+                with _LOCK:
+                    last = _LAST.get((_session(request), scope), {}).get(status._id)
+                return last or "stopped"
             return "stopping after the current step..."
         return "stopped while waiting in the queue: it will not run" if queued else "nothing is running"
 

@@ -38,15 +38,9 @@ def own_speed_file(tmp_path_factory, monkeypatch):
 
 
 @contextlib.contextmanager
-def serve_tab(module):
-    """One lab's tab alone in a launched gr.Blocks, queued as app.py queues; yields its URL."""
-    import gradio as gr
-
-    with gr.Blocks() as demo:
-        with gr.Tab("lab") as tab:
-            module.build(tab)
-    demo.queue(default_concurrency_limit=2)
-    from labs.ui import MAX_FILE_SIZE  # as app.py launches
+def _launched(demo):
+    """`demo` served on a free local port as app.py launches it; yields its URL, closes it after."""
+    from labs.ui import MAX_FILE_SIZE
 
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True,
                             max_file_size=MAX_FILE_SIZE)
@@ -57,23 +51,29 @@ def serve_tab(module):
 
 
 @contextlib.contextmanager
-def serve_app(**env):
-    """The full dashboard built and launched on a free local port as app.py launches it, with the environment
-    variables given (a value of None removes one) set while it is built and served; yields its URL."""
-    from app import build_demo
+def serve_tab(module):
+    """One lab's tab alone in a launched gr.Blocks, queued as app.py queues; yields its URL."""
+    import gradio as gr
 
-    from labs.ui import MAX_FILE_SIZE
+    with gr.Blocks() as demo:
+        with gr.Tab("lab") as tab:
+            module.build(tab)
+    demo.queue(default_concurrency_limit=2)
+    with _launched(demo) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve_app(**env):
+    """The full dashboard built and launched as app.py launches it, with the environment variables given (a value
+    of None removes one) set while it is built and served; yields its URL."""
+    from app import build_demo
 
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
             mp.delenv(name, raising=False) if value is None else mp.setenv(name, str(value))
-        demo = build_demo()
-        _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True,
-                                max_file_size=MAX_FILE_SIZE)
-        try:
+        with _launched(build_demo()) as url:
             yield url
-        finally:
-            demo.close()
 
 
 @pytest.fixture(scope="session")

@@ -136,9 +136,9 @@ def _wait_for_output(job, n=1, timeout=120):
 def test_stop_keeps_the_curves_and_table(client):
     job = client.submit("digits", 16, 64, 200, 0.002, 16, 0, 0, api_name="/train_mlp")
     _wait_for_output(job, 3)
-    assert client.predict(api_name="/stop_mlp") == "stopping after the current step..."
+    said = client.predict(api_name="/stop_mlp")  # waits for the run to end: its own last status line
     *_, table, status = list(job)[-1]
-    assert status.startswith("stopped")
+    assert status.startswith("stopped") and said == status
     assert all(row[-1].startswith("stopped at epoch ") for row in table["data"])
     assert [row[2] for row in table["data"]] == ["", ""]  # no "final" test accuracy for a stopped run
     assert client.predict(api_name="/stop_sweep") == "nothing is running"  # and the flag is forgotten
@@ -157,9 +157,10 @@ def test_one_sessions_stop_does_not_stop_another_sessions_run(lab1_url):
     assert [trace["x"][-1] for trace in live] == [3, 3]
 
     _wait_for_output(job_a)  # A's own run, and A's Stop ends it
-    assert a.predict(api_name="/stop_mlp") == "stopping after the current step..."
+    said = a.predict(api_name="/stop_mlp")
     *_, table_a, status_a = list(job_a)[-1]
-    assert status_a.startswith("stopped") and all(row[-1].startswith("stopped") for row in table_a["data"])
+    assert said == status_a and status_a.startswith("stopped")
+    assert all(row[-1].startswith("stopped") for row in table_a["data"])
 
 
 def _traces(plot) -> list[dict]:

@@ -78,9 +78,8 @@ def test_running_status_says_time_left_and_a_stopped_run_is_marked_stopped(tab_p
     status.get_by_text(re.compile(r"run 2/6: .* · epoch")).wait_for(timeout=90_000)  # run 1 finished, 2 runs
     # the live redraws keep the layout moving (Playwright waits for a stable button): click it in the page
     page.evaluate("document.querySelector('#transfer-ft-stop').click()")
-    # the table, not the status line: Stop's own reply ("stopping after the current step...") may land after
-    # the run's last status line and replace it (labs.ui.stop_button)
     wait_text(page, "#transfer-results-table", "stopped at epoch", 60_000)
+    wait_text(page, "#transfer-ft-status", "stopped", 30_000)  # Stop's reply is the run's own last line
     wait_text(page, "#transfer-results-note", "Not in the chart", 10_000)
     table = page.locator("#transfer-results-table").inner_text()
     assert "finished" in table and re.search(r"stopped at epoch [\d.]+/6", table)
@@ -88,6 +87,7 @@ def test_running_status_says_time_left_and_a_stopped_run_is_marked_stopped(tab_p
     note = page.locator("#transfer-results-note").inner_text()
     assert re.search(r"Not in the chart .*: [^,]+, stopped at epoch [\d.]+/6", note)
     assert legend(page, "#transfer-bars") == ["ours: 1,437 images x 6 epochs", SEED_LABEL]
+    wait_text(page, "#transfer-loss-plot", "stopped at epoch", 30_000)  # Plotly redraws after the table
     loss_legend = legend(page, "#transfer-loss-plot")
     assert sum("stopped at epoch" in name for name in loss_legend) == 1
     page.screenshot(path=f"{SHOTS}-stopped.png", full_page=True)

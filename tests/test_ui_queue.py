@@ -55,3 +55,60 @@ def test_a_request_without_a_mark_runs_and_the_stop_reply_says_what_happened():
     assert on_stop(request=api) == "stopped while waiting in the queue: it will not run"
     ui.end_session(api)  # a closed page forgets its waiting requests
     assert ui.waiting("q", api) == 0
+
+
+def _stoppable(scope: str, ignore_stop_for: float = 0.0):
+    """A page with a heavy job that streams "step i" until stopped, then "stopped after step i" (after
+    `ignore_stop_for` s: a step that takes long), and its Stop button writing to the same status."""
+    import threading
+    import time
+
+    started = threading.Event()
+    with gr.Blocks() as page:
+        go, stop_btn, status = gr.Button(), gr.Button(), gr.Markdown()
+
+        def work(request: gr.Request = None):
+            with ui.job(scope, request) as stop:
+                for i in range(10_000):
+                    started.set()
+                    if stop.wait(0.01):
+                        time.sleep(ignore_stop_for)
+                        yield f"stopped after step {i}"
+                        return
+                    yield f"step {i}"
+
+        ui.heavy_event(go.click, scope, work, None, [status])
+        ui.stop_button(stop_btn, scope, status)
+    _, run, on_stop = (d.fn for d in list(page.fns.values())[:3])
+    return run, on_stop, started
+
+
+def _run_in_thread(run, request):
+    import threading
+
+    out: list = []
+    thread = threading.Thread(target=lambda: out.extend(run(request=request)), daemon=True)
+    thread.start()
+    return thread, out
+
+
+def test_stop_answers_with_the_jobs_own_last_line_so_a_late_reply_cannot_hide_it():
+    run, on_stop, started = _stoppable("s1")
+    me = gr.Request(session_hash="stopper")
+    thread, out = _run_in_thread(run, me)
+    assert started.wait(10)
+    said = on_stop(request=me)  # whichever reaches the page last, the status ends on the run's own last line
+    thread.join(10)
+    assert out[-1].startswith("stopped after step ") and said == out[-1]
+    assert on_stop(request=me) == "nothing is running"
+
+
+def test_a_job_still_busy_after_the_wait_gets_stopping(monkeypatch):
+    monkeypatch.setattr(ui, "STOP_WAIT", 0.2)
+    run, on_stop, started = _stoppable("s2", ignore_stop_for=1.0)
+    me = gr.Request(session_hash="slow")
+    thread, out = _run_in_thread(run, me)
+    assert started.wait(10)
+    assert on_stop(request=me) == "stopping after the current step..."  # its last line comes later, and wins
+    thread.join(10)
+    assert out[-1].startswith("stopped after step ")
