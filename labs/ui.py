@@ -36,7 +36,8 @@ MAX_FILE_SIZE = 20 * 2**20
 _RUNNING: dict[tuple[str, str], set[threading.Event]] = {}  # (session, scope) -> stop flags of its jobs
 _QUEUED: dict[tuple[str, str], int] = {}   # (session, scope) -> heavy requests of the page waiting for a slot
 _PENDING: dict[tuple[str, str], int] = {}  # (session, scope) -> how many of those a Stop ended while they waited
-_LAST: dict[tuple[str, str], dict[int, str]] = {}  # (session, scope) -> component id -> the last text a job sent it
+_LAST: dict[tuple[str, str], dict[int, tuple[float, str]]] = {}  # (session, scope) -> component id -> (when, the
+#                                                                   last text a job of the scope sent it)
 STOP_WAIT = 10.0  # seconds a Stop waits for the job to end, to answer with the job's own last status
 _LOCK = threading.Lock()
 
@@ -156,7 +157,7 @@ def _remember(key: str | None, scope: str, ids: list[int], out) -> None:
             value = value.get("value")
         if isinstance(value, str):
             with _LOCK:
-                _LAST.setdefault((key, scope), {})[cid] = value
+                _LAST.setdefault((key, scope), {})[cid] = (time.monotonic(), value)
 
 
 def waiting(scope: str, request: gr.Request | None = None) -> int:
@@ -231,13 +232,15 @@ def stop_button(button: gr.Button, scope: str, status: gr.components.Component |
         """The reply lands in the status the job writes to: it must not arrive after the job's last line and
         hide it, so it waits for the job to end and answers with that line (the page shows the truth in either
         order); a job still busy after STOP_WAIT s gets "stopping after the current step..."."""
-        queued = waiting(scope, request)
+        queued, pressed = waiting(scope, request), time.monotonic()
         jobs = _stop(scope, request)
         if jobs:
             if status is not None and _ended(scope, request, jobs, STOP_WAIT):
                 with _LOCK:
-                    last = _LAST.get((_session(request), scope), {}).get(status._id)
-                return last or "stopped"
+                    when, last = _LAST.get((_session(request), scope), {}).get(status._id, (0.0, ""))
+                # only a line sent after the Stop is the stopped job's own last line (not an earlier run's, nor
+                # another job's of the scope that writes elsewhere)
+                return last if when >= pressed else "stopped"
             return "stopping after the current step..."
         return "stopped while waiting in the queue: it will not run" if queued else "nothing is running"
 

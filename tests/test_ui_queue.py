@@ -57,9 +57,10 @@ def test_a_request_without_a_mark_runs_and_the_stop_reply_says_what_happened():
     assert ui.waiting("q", api) == 0
 
 
-def _stoppable(scope: str, ignore_stop_for: float = 0.0):
+def _stoppable(scope: str, ignore_stop_for: float = 0.0, final_line: bool = True):
     """A page with a heavy job that streams "step i" until stopped, then "stopped after step i" (after
-    `ignore_stop_for` s: a step that takes long), and its Stop button writing to the same status."""
+    `ignore_stop_for` s: a step that takes long; final_line=False: it just ends), and its Stop button writing
+    to the same status."""
     import threading
     import time
 
@@ -69,6 +70,10 @@ def _stoppable(scope: str, ignore_stop_for: float = 0.0):
 
         def work(request: gr.Request = None):
             with ui.job(scope, request) as stop:
+                if not final_line:  # one line, then it waits for the Stop and ends without another
+                    yield "step 0"
+                    stop.wait(30)
+                    return
                 for i in range(10_000):
                     started.set()
                     if stop.wait(0.01):
@@ -112,3 +117,20 @@ def test_a_job_still_busy_after_the_wait_gets_stopping(monkeypatch):
     assert on_stop(request=me) == "stopping after the current step..."  # its last line comes later, and wins
     thread.join(10)
     assert out[-1].startswith("stopped after step ")
+
+
+def test_a_line_sent_before_the_stop_is_not_taken_for_the_stopped_jobs_last():
+    run, on_stop, started = _stoppable("s3", final_line=False)
+    me = gr.Request(session_hash="old-line")
+    thread, out = _run_in_thread(run, me)
+    import time
+
+    deadline = time.monotonic() + 10
+    while not out and time.monotonic() < deadline:  # the job has streamed its progress line to the status
+        time.sleep(0.01)
+    assert out == ["step 0"]
+    assert on_stop(request=me) == "stopped"  # the job ended without a line of its own: not its old "step 0"
+    thread.join(10)
+    assert out == ["step 0"]
+    ui.end_session(me)
+    assert ("old-line", "s3") not in ui._LAST  # a closed page forgets its jobs' lines
