@@ -1,4 +1,5 @@
-"""What every tab shares: per-session stop, form input -> config, LabsError -> gr.Error, throttled streaming.
+"""What every tab shares: per-session stop, the heavy queue, throttled streaming; form input -> config and
+LabsError -> gr.Error come from labs.ui_handlers (as ui.config, ui.handler).
 
 A tab's handler is written as
 
@@ -26,8 +27,7 @@ from collections.abc import Callable, Iterable
 
 import gradio as gr
 
-from labs.core import params
-from labs.core.errors import LabsError
+from labs.ui_handlers import config, handler  # noqa: F401 (tabs call them as ui.config / ui.handler)
 
 UI_INTERVAL = 0.4  # seconds between live redraws: fast enough to watch, cheap enough not to slow training
 # launch(max_file_size=...): Gradio refuses a larger upload before storing it (the story's FetchLimits.max_bytes)
@@ -245,36 +245,6 @@ def stop_button(button: gr.Button, scope: str, status: gr.components.Component |
         return "stopped while waiting in the queue: it will not run" if queued else "nothing is running"
 
     button.click(on_stop, None, status, queue=False, api_name=api_name or False)
-
-
-def config(cls, **form):
-    """Config `cls` from form values (Gradio Numbers send floats, CheckboxGroups lists): converted to the
-    declared types and checked against cls.CONSTRAINTS; a bad value is a LabsError (see `handler`)."""
-    return params.build(cls, **form)
-
-
-def handler(fn: Callable | None = None, *, duration: float | None = 10) -> Callable:
-    """Wrap an event handler (plain or generator) so that a LabsError reaches the page as a gr.Error
-    (a toast with the one-line message; Gradio keeps the previous outputs). `duration`: seconds the
-    toast stays, None = until closed. Use as @ui.handler or @ui.handler(duration=None)."""
-    if fn is None:
-        return functools.partial(handler, duration=duration)
-    if inspect.isgeneratorfunction(fn):
-        @functools.wraps(fn)
-        def gen_wrapper(*args, **kwargs):
-            try:
-                yield from fn(*args, **kwargs)
-            except LabsError as err:  # .visitor: the page's wording of a message (catalog.DataMissing)
-                raise gr.Error(getattr(err, "visitor", None) or str(err), duration=duration) from None
-        return gen_wrapper
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except LabsError as err:
-            raise gr.Error(getattr(err, "visitor", None) or str(err), duration=duration) from None
-    return wrapper
 
 
 def stream(records: Iterable[dict], render: Callable[[dict], object], fold: Callable[[dict], None] | None = None,

@@ -32,7 +32,7 @@ def test_dry_run_runs_every_stage_end_to_end(dry):
         assert record["dry_run"] is True and record["stage"] == name
         assert record["table"] and record["runs"] and record["hardware"]["cores"] >= 1
         assert record["command"] == f"python -m labs reproduce --stage {name} --dry-run"
-    assert not (out / "results" / ".state" / "cnn").exists()  # finished stages leave no resume state behind
+    assert not (out / "checkpoints" / ".state" / "cnn").exists()  # finished stages leave no resume state behind
     # the stages that train write their checkpoints where the later stages read them
     assert (out / "checkpoints" / "resnet77_cifar10.json").exists()
     transfer = results.read("transfer", out / "results")

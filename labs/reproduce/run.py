@@ -48,7 +48,7 @@ def reproduce(stages: list[str] | None = None, dry: bool = False, device: str | 
     for name in stages:
         title, stage = STAGES[name]
         yield {"kind": "stage", "stage": name, "title": title}
-        state = res_dir / ".state" / name
+        state = ckpt_dir / ".state" / name  # per-epoch resume state: model weights, kept with the checkpoints
         result = None
         with resume.into(state):
             for rec in stage(ctx):
