@@ -130,11 +130,11 @@ def odin(ctx: Context):
                 elif rec["kind"] == "comparison":
                     comparison = rec["rows"]
             seconds += grid.get("wall", 0.0)
-            mine = (lambda title: True) if scale == "seed" else (lambda title: title == odin_title)
+            every = scale == "seed"  # the paper's pass keeps ODIN's rows with ε > 0 (ε = 0: the same detector)
             grid_rows += [{"detector": r["title"], "setting": r["setting"], "val_auroc": r["val"]["AUROC"],
                            "test_auroc": r["test"]["AUROC"]} for r in grid.get("rows", [])
-                          if mine(r["title"]) and (scale == "seed" or r["params"].get("epsilon"))]
-            rows += [r for r in comparison if mine(r["detector"])]
+                          if every or (r["title"] == odin_title and r["params"].get("epsilon"))]
+            rows += [r for r in comparison if every or r["detector"] == odin_title]
         runs.append({"name": OOD_SETS[ood].title, "curves": [], "final": {"grid": grid_rows}})
         for r in sorted(rows, key=lambda r: r["detector"] != odin_title):
             table.append({"OOD set": OOD_SETS[ood].title, "Detector": r["detector"], "Setting": r["setting"],
