@@ -38,6 +38,7 @@ _QUEUED: dict[tuple[str, str], int] = {}   # (session, scope) -> heavy requests 
 _PENDING: dict[tuple[str, str], int] = {}  # (session, scope) -> how many of those a Stop ended while they waited
 _LAST: dict[tuple[str, str], dict[int, tuple[float, str]]] = {}  # (session, scope) -> component id -> (when, the
 #                                                                   last text a job of the scope sent it)
+NOTHING_RUNNING = "nothing is running"
 STOP_WAIT = 10.0  # seconds a Stop waits for the job to end, to answer with the job's own last status
 _LOCK = threading.Lock()
 
@@ -234,15 +235,23 @@ def stop_button(button: gr.Button, scope: str, status: gr.components.Component |
         order); a job still busy after STOP_WAIT s gets "stopping after the current step..."."""
         queued, pressed = waiting(scope, request), time.monotonic()
         jobs = _stop(scope, request)
+
+        def last_line() -> tuple[float, str]:
+            with _LOCK:
+                return _LAST.get((_session(request), scope), {}).get(getattr(status, "_id", None), (0.0, ""))
+
         if jobs:
             if status is not None and _ended(scope, request, jobs, STOP_WAIT):
-                with _LOCK:
-                    when, last = _LAST.get((_session(request), scope), {}).get(status._id, (0.0, ""))
+                when, last = last_line()
                 # only a line sent after the Stop is the stopped job's own last line (not an earlier run's, nor
                 # another job's of the scope that writes elsewhere)
                 return last if when >= pressed else "stopped"
             return "stopping after the current step..."
-        return "stopped while waiting in the queue: it will not run" if queued else "nothing is running"
+        if queued:
+            return "stopped while waiting in the queue: it will not run"
+        # a Stop after the run ended keeps its summary on the page instead of replacing it
+        _, last = last_line()
+        return f"{last} ({NOTHING_RUNNING})" if last else NOTHING_RUNNING
 
     button.click(on_stop, None, status, queue=False, api_name=api_name or False)
 

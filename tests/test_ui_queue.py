@@ -105,7 +105,9 @@ def test_stop_answers_with_the_jobs_own_last_line_so_a_late_reply_cannot_hide_it
     said = on_stop(request=me)  # whichever reaches the page last, the status ends on the run's own last line
     thread.join(10)
     assert out[-1].startswith("stopped after step ") and said == out[-1]
-    assert on_stop(request=me) == "nothing is running"
+    # a second Stop: nothing runs, and the reply keeps the run's last line on the page instead of hiding it
+    assert on_stop(request=me) == f"{out[-1]} (nothing is running)"
+    assert on_stop(request=gr.Request(session_hash="someone-else")) == "nothing is running"
 
 
 def test_a_job_still_busy_after_the_wait_gets_stopping(monkeypatch):
