@@ -156,3 +156,21 @@ def test_a_registered_detector_appears_in_the_grid_the_comparison_and_the_cli(tm
     grid = list(csv.DictReader(open(out / "grid.csv")))
     assert [float(r["scale"]) for r in grid if r["detector"] == "Contrast"] == [1.0, 3.0]
     assert "Contrast" in [r["detector"] for r in csv.DictReader(open(out / "comparison.csv"))]
+
+
+def test_a_search_can_be_limited_to_some_detectors(tmp_path):
+    """The reference stage's second epsilon scale searches ODIN alone: only the named detectors run and are
+    chosen; one not registered is a clear error, not an empty search."""
+    sc.clear_cache()
+    exp = sc.get_experiment(make_digits_checkpoint(tmp_path), "uniform", 40)
+    grid = {"temperature": (1.0, 2.0), "epsilon": (0.0, 0.001)}
+    recs = list(grid_search(exp, grid, detectors=("odin", "msp")))
+    rows = recs[-1]["rows"]
+    order = [k for k in DETECTORS if k in ("odin", "msp")]  # DETECTORS' order, every setting of each
+    assert [r["detector"] for r in rows] == [k for k in order for _ in range(4 if k == "odin" else 1)]
+    assert set(recs[-1]["best"]) == {"msp", "odin"} and not [r for r in recs if r["kind"] == "skipped"]
+    everything = list(grid_search(exp, grid))[-1]["rows"]
+    odin = [r["val"] for r in rows if r["detector"] == "odin"]
+    assert [r["val"] for r in everything if r["detector"] == "odin"] == odin  # the same rows as in a full search
+    with pytest.raises(params.LabsError, match="unknown detector"):
+        list(grid_search(exp, grid, detectors=("odin", "nope")))

@@ -163,10 +163,11 @@ def live(cfg: LiveConfig, stop: threading.Event | None = None, folder: str | Pat
 
 def run(cfg: GridConfig, stop: threading.Event | None = None, folder: str | Path | None = None,
         compare: bool = True, autoencoder: str | Path | None = None, download: bool | None = None,
-        session: str | None = None) -> Iterator[dict]:
+        session: str | None = None, detectors: tuple[str, ...] | None = None) -> Iterator[dict]:
     """Grid -> comparison -> reading: {"kind": "start"}, protocol.grid_search's records, then (compare=True,
     not stopped) {"kind": "comparison", "rows", "reading"}. The autoencoder is `autoencoder` (a path) or
-    the one for the classifier's data set in the checkpoint folder; without one its row is skipped."""
+    the one for the classifier's data set in the checkpoint folder; without one its row is skipped.
+    `detectors`: only these detectors (names of DETECTORS; None: every one)."""
     exp = open_experiment(cfg, folder or own_folder(cfg.checkpoint, session), download)
     dataset = exp.meta["dataset"]
     ae, reason = None, ""
@@ -182,7 +183,7 @@ def run(cfg: GridConfig, stop: threading.Event | None = None, folder: str | Path
     yield {"kind": "start", "checkpoint": cfg.checkpoint, "dataset": dataset, "ood_set": cfg.ood_set,
            "ood_title": ood_title, "n": cfg.images_per_side, "autoencoder": str(path) if ae else None}
     end: dict = {}
-    for rec in protocol.grid_search(exp, cfg.space(), stop, ae, reason):
+    for rec in protocol.grid_search(exp, cfg.space(), stop, ae, reason, detectors):
         if rec["kind"] == "grid":
             end = rec
         yield rec

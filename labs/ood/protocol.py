@@ -90,9 +90,9 @@ def best_of(rows: list[dict]) -> dict:
 
 
 def grid_search(exp: Experiment, grid: dict | None = None, stop: threading.Event | None = None,
-                autoencoder: Autoencoder | None = None, skip_reason: str = "no autoencoder checkpoint"
-                ) -> Iterator[dict]:
-    """Search every detector in DETECTORS. Yields
+                autoencoder: Autoencoder | None = None, skip_reason: str = "no autoencoder checkpoint",
+                detectors: tuple[str, ...] | None = None) -> Iterator[dict]:
+    """Search every detector in DETECTORS (or only those `detectors` names, in DETECTORS' order). Yields
 
         {"kind": "skipped", "detector", "title", "reason"}   a detector that cannot run here
         {"kind": "progress", "done", "total", "rows_done", "rows_total", "elapsed", "remaining"}   per batch of a
@@ -110,8 +110,12 @@ def grid_search(exp: Experiment, grid: dict | None = None, stop: threading.Event
     clean_logits(exp)  # the cost unit, and what every logit-only detector reads
     mark = time.perf_counter()
     forward_wall = mark - t_start
-    names = [k for k, d in DETECTORS.items() if d.network != "autoencoder" or autoencoder is not None]
-    for name in DETECTORS:
+    unknown = set(detectors or ()) - set(DETECTORS)
+    if unknown:
+        raise LabsError(f"unknown detector(s) {', '.join(sorted(unknown))}: choose among {', '.join(DETECTORS)}")
+    wanted = [k for k in DETECTORS if detectors is None or k in detectors]
+    names = [k for k in wanted if DETECTORS[k].network != "autoencoder" or autoencoder is not None]
+    for name in wanted:
         if name not in names:
             yield {"kind": "skipped", "detector": name, "title": DETECTORS[name].title, "reason": skip_reason}
     plan = [(name, s) for name in names for s in settings(search_space(name, grid))]
