@@ -116,6 +116,14 @@ def test_cli_reproduce_one_stage_and_bad_input(tmp_path, capsys):
     assert main(["reproduce", "--stage", "reference", "--dry-run", "--out", str(tmp_path), "--threads", "1"]) == 0
     assert (tmp_path / "results" / "reference.json").exists() and (tmp_path / "RESULTS.md").exists()
     assert "ResNet[7,7]" in capsys.readouterr().out
+    # --missing: a produced stage is not run again, the next one listed is
+    before = (tmp_path / "results" / "reference.json").read_text()
+    assert main(["reproduce", "--stage", "reference", "--stage", "mlp", "--missing", "--dry-run", "--out",
+                 str(tmp_path), "--threads", "1"]) == 0
+    said = capsys.readouterr().out
+    assert "skipped: reference: results/reference.json exists" in said and "== mlp:" in said
+    assert "== reference:" not in said and (tmp_path / "results" / "reference.json").read_text() == before
+    assert (tmp_path / "results" / "mlp.json").exists()
     with pytest.raises(SystemExit) as exit_:
         main(["reproduce", "--stage", "nonsense"])
     assert exit_.value.code == 2

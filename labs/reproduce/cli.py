@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                               "instead of the repository")
     p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when present)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
+    p.add_argument("--missing", action="store_true",
+                   help="skip the stages whose results file exists (one command continues a reproduction across "
+                        "sessions; the stages run in the order --stage lists them)")
     p.add_argument("--report", action="store_true", help="only regenerate RESULTS.md from results/")
     p.set_defaults(func=reproduce_command)
 
@@ -34,7 +37,8 @@ def reproduce_command(args) -> int:
         return 0
     pick_device(args.device)  # a bad or absent device fails here, in one line
     t0 = time.perf_counter()
-    for rec in reproduce(args.stage, dry=args.dry_run, device=args.device, threads=args.threads, out=args.out):
+    for rec in reproduce(args.stage, dry=args.dry_run, device=args.device, threads=args.threads, out=args.out,
+                         missing=args.missing):
         if rec["kind"] == "stage":
             print(f"== {rec['stage']}: {rec['title']}", flush=True)
         elif rec["kind"] == "skipped":

@@ -32,10 +32,11 @@ def command_for(stage: str, dry: bool) -> str:
 
 
 def reproduce(stages: list[str] | None = None, dry: bool = False, device: str | None = None, threads: int = 0,
-              out: str | Path | None = None, stop: threading.Event | None = None):
+              out: str | Path | None = None, stop: threading.Event | None = None, missing: bool = False):
     """Run `stages` (default: all, in order). Yields {"kind": "stage", "stage", "title"} when one starts, its
     {"kind": "progress", "text"} records, {"kind": "stage_done", "stage", "path", "table"} when it is written,
-    and finally {"kind": "done", "results", "report"}."""
+    and finally {"kind": "done", "results", "report"}. missing=True: a stage whose results file exists is not
+    run again ({"kind": "skipped", "reason"}), so one command carries a reproduction across sessions."""
     stages = list(stages or STAGES)
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
@@ -47,6 +48,10 @@ def reproduce(stages: list[str] | None = None, dry: bool = False, device: str | 
         set_threads(threads)
     for name in stages:
         title, stage = STAGES[name]
+        if missing and (res_dir / f"{name}.json").exists():
+            yield {"kind": "skipped", "reason": f"{name}: {res_dir.name}/{name}.json exists (delete it, or run "
+                                                f"without --missing, to produce it again)"}
+            continue
         yield {"kind": "stage", "stage": name, "title": title}
         state = ckpt_dir / ".state" / name  # per-epoch resume state: model weights, kept with the checkpoints
         result = None
