@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, theme=gr.themes.Soft(), css=CSS,
                 max_file_size=ui.MAX_FILE_SIZE, prevent_thread_lock=True)
     warm_imports()
+    speedtest.ensure()  # once per machine: estimates start from this machine's speed, not a reference figure
     demo.block_thread()
 
 

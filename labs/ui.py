@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 
 import gradio as gr
 
-from labs.ui_handlers import config, handler  # noqa: F401 (tabs call them as ui.config / ui.handler)
+from labs.ui_handlers import config, handler, on_load  # noqa: F401 (tabs call them as ui.config, ...)
 
 UI_INTERVAL = 0.4  # seconds between live redraws: fast enough to watch, cheap enough not to slow training
 # launch(max_file_size=...): Gradio refuses a larger upload before storing it (the story's FetchLimits.max_bytes)

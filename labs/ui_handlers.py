@@ -1,5 +1,5 @@
-"""A tab's form values -> a checked config, and a LabsError -> the page's one-line gr.Error toast
-(re-exported by labs.ui as ui.config and ui.handler). No torch here."""
+"""A tab's form values -> a checked config, a LabsError -> the page's one-line gr.Error toast, and texts worked
+out again at every page load (re-exported by labs.ui as ui.config, ui.handler, ui.on_load). No torch here."""
 
 from __future__ import annotations
 
@@ -41,3 +41,10 @@ def handler(fn: Callable | None = None, *, duration: float | None = 10) -> Calla
         except LabsError as err:
             raise gr.Error(getattr(err, "visitor", None) or str(err), duration=duration) from None
     return wrapper
+
+
+def on_load(fn: Callable[[], object], output: gr.components.Component) -> None:
+    """Work `output`'s value out again at every page load: what the build wrote (an estimate from the speed this
+    machine knew then) goes stale once a run or the speed test has measured more. Unqueued, private, no spinner:
+    it only reads small files."""
+    gr.on(None, fn, None, output, queue=False, api_visibility="private", show_progress="hidden")

@@ -14,6 +14,7 @@ os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 # Runs in tests must not calibrate the estimates of the developer's machine (labs.core.eta keeps measured speeds).
 os.environ["LABS_SPEED_FILE"] = os.path.join(tempfile.mkdtemp(prefix="labs-test-"), "speed.json")
 os.environ["no_proxy"] = "127.0.0.1,localhost"
+os.environ["LABS_SPEED_PROBE"] = "0"  # app.py's speed test (labs.core.speedtest) only where a test asks for it
 
 import pytest  # noqa: E402
 

@@ -40,3 +40,17 @@ def test_time_left_is_computed_and_worded_once_for_every_lab():
     assert eta.format_left(0.4) == "less than 1 s left"
     assert eta.format_left(30.0) == "about 30 s left"
     assert eta.format_left(600.0) == "about 10 min left"
+
+
+def test_a_speed_test_stands_in_until_a_run_is_measured_and_every_tab_words_the_basis_alike(cache):
+    assert eta.basis("cpu") == "reference" and eta.basis_text("cpu") == "reference speed, not calibrated yet"
+    eta.observe_probe(1500.0)
+    eta.observe_probe(3000.0)  # a new speed test replaces the last one
+    assert eta.basis("cpu") == "speed test" and eta.block_rate("cpu") == pytest.approx(3000.0)
+    assert eta.basis("cuda") == "reference" and not eta.calibrated("cpu")
+    assert eta.basis_text("cpu") == "from a speed test on this machine"
+    eta.observe(blocks=15, images=1500, seconds=10)  # a finished run wins over the speed test
+    assert eta.basis("cpu") == "measured" and eta.block_rate("cpu") == pytest.approx(15 * 150)
+    assert eta.basis_text("cpu") == "measured on this machine"
+    eta.observe_probe(0.0)  # nonsense is not kept
+    assert eta._observations()["resnet-block-images-probe:cpu"] == [3000.0]

@@ -69,7 +69,7 @@ def test_the_eta_line_and_the_preset_buttons():
 
     cfg = sweep_config(architectures=("ResNet",), sizes=("Large",))
     cpu, gpu = (eta.format_seconds(estimate_sweep_seconds(cfg, d)) for d in ("cpu", "cuda"))
-    cal = [timing.tag(timing.conv_calibrated("cifar10", d)) for d in ("cpu", "cuda")]
+    cal = [timing.tag(timing.conv_basis("cifar10", d)) for d in ("cpu", "cuda")]
     assert (cfg.epochs, cfg.train_subset, cfg.test_subset) == (3, 10_000, 2000)  # the quick preset
     assert tab.sweep_eta("cifar10", ["ResNet"], ["Large"], 3, 10_000, 2000) == (
         f"**1 runs x 3 epochs x 10,000 CIFAR-10 train images.** Estimated time: **{cpu} on this machine's CPU** "
@@ -141,7 +141,8 @@ def test_stop_keeps_the_curves_and_table(client):
     assert status.startswith("stopped") and said == status
     assert all(row[-1].startswith("stopped at epoch ") for row in table["data"])
     assert [row[2] for row in table["data"]] == ["", ""]  # no "final" test accuracy for a stopped run
-    assert client.predict(api_name="/stop_sweep") == "nothing is running"  # and the flag is forgotten
+    # and the flag is forgotten (the reply keeps this session's last sweep line, if it ran one, before it)
+    assert "nothing is running" in client.predict(api_name="/stop_sweep")
 
 
 def test_one_sessions_stop_does_not_stop_another_sessions_run(lab1_url):

@@ -1,4 +1,5 @@
-"""Core commands: `train` (any model on any data set -> checkpoint) and `data` (download / inspect)."""
+"""Core commands: `train` (any model on any data set -> checkpoint), `data` (download / inspect) and `speedtest`
+(this machine's training speed, which estimates use until a run has finished here)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("data", help="list the data sets and where they are; download missing ones when online")
     d.add_argument("names", nargs="*", help="data sets to download (default: just list)")
     d.set_defaults(func=data_command)
+
+    st = sub.add_parser("speedtest", help="measure this machine's training speed now (a few seconds) and keep it for "
+                                          "the estimates (app.py runs it once per machine)")
+    st.add_argument("--device", default="cpu", help="cpu | cuda")
+    st.set_defaults(func=speedtest_command)
 
 
 def _ints(text: str | None) -> tuple[int, ...] | None:
@@ -161,4 +167,23 @@ def data_command(args) -> int:
             fix = availability_message(name) if state == "missing" else (
                 f"Run `python -m labs data {name}` while online to download it again.")
             print(f"            {fix}")
+    return 0
+
+
+def speedtest_command(args) -> int:
+    """Run the speed test now (even if one is stored), keep it, and say what it means for the labs' presets."""
+    from labs.core import eta, speedtest
+    from labs.core.engine import pick_device
+    from labs.residual.config import SweepConfig, estimate_sweep_seconds
+
+    device = str(pick_device(args.device))
+    t0 = time.perf_counter()
+    rate = speedtest.probe(device)
+    eta.observe_probe(rate, device)
+    quick = estimate_sweep_seconds(SweepConfig(dataset="cifar10"), device)
+    print(f"speed test ({device}, {time.perf_counter() - t0:.1f} s): ResNet[7,7] trains at "
+          f"{rate / eta.RESNET77_BLOCKS:,.0f} images/s ({rate:,.0f} block-images/s), kept in {eta.speed_file()}")
+    print(f"Lab 1 B's quick preset (6 runs x 3 epochs x 10,000 CIFAR-10 images): about {eta.format_seconds(quick)}"
+          + ("" if eta.basis(device) == "speed test" else f" ({eta.basis_text(device)}: a finished run's speed "
+                                                          f"comes before the speed test)"))
     return 0

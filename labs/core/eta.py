@@ -7,7 +7,8 @@ Reference figures (bench/train_throughput.py): ResNet[7,7] trains at ~600 img/s 
 backward, large batches) runs ~3x faster per image than training. Machines differ
 (an AVX2-only CPU trains in fp32 at a quarter of that), so every finished run may
 `observe` its measured speed: it is kept in <data dir>/speed.json and later
-estimates use the median of this machine's last runs.
+estimates use the median of this machine's last runs. Before the first run, a few
+seconds' speed test (labs.core.speedtest, run by app.py once per machine) stands in.
 """
 
 from __future__ import annotations
@@ -57,14 +58,18 @@ def observe_rate(kind: str, units: float, seconds: float, device: str = "cpu") -
     with _LOCK:
         obs = _observations()
         obs[key] = (obs.get(key, []) + [units / seconds])[-KEEP:]
-        path = speed_file()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(obs))
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only cache only costs calibration
+        _write(obs)
+
+
+def _write(obs: dict[str, list[float]]) -> None:
+    path = speed_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(obs))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache only costs calibration
 
 
 def measured_rate(kind: str, device: str = "cpu") -> float | None:
@@ -82,15 +87,47 @@ def observe(blocks: float, images: float, seconds: float, device: str = "cpu") -
         observe_rate(BLOCKS, blocks * images, seconds, device)
 
 
+PROBE = "resnet-block-images-probe"  # a few seconds' speed test of the same unit (labs.core.speedtest)
+
+
+def observe_probe(rate: float, device: str = "cpu") -> None:
+    """Keep a speed test's block-images per second (one value: a new test replaces the last)."""
+    if rate > 0:
+        key = _key(PROBE, device)
+        with _LOCK:
+            obs = _observations()
+            obs[key] = [float(rate)]
+            _write(obs)
+
+
 def calibrated(device: str = "cpu") -> bool:
     """Whether estimates on `device` come from this machine's own measured runs."""
     return measured_rate(BLOCKS, device) is not None
 
 
+def basis(device: str = "cpu") -> str:
+    """Where `device`'s speed comes from: "measured" (finished runs here), "speed test" (labs.core.speedtest on
+    this machine) or "reference" (eta's reference figure)."""
+    if calibrated(device):
+        return "measured"
+    return "speed test" if measured_rate(PROBE, device) is not None else "reference"
+
+
+BASIS_TEXT = {"measured": "measured on this machine",
+              "speed test": "from a speed test on this machine",
+              "reference": "reference speed, not calibrated yet"}
+
+
+def basis_text(device: str = "cpu") -> str:
+    """The one wording of where an estimate's speed comes from (every tab and CLI)."""
+    return BASIS_TEXT[basis(device)]
+
+
 def block_rate(device: str = "cpu") -> float:
-    """Block-images per second in training: the median this machine measured, else the reference figure."""
-    return measured_rate(BLOCKS, device) or TRAIN_IMAGES_PER_S["cuda" if str(device).startswith("cuda") else "cpu"] \
-        * RESNET77_BLOCKS
+    """Block-images per second in training: the median this machine measured, else its speed test, else the
+    reference figure."""
+    return measured_rate(BLOCKS, device) or measured_rate(PROBE, device) \
+        or TRAIN_IMAGES_PER_S["cuda" if str(device).startswith("cuda") else "cpu"] * RESNET77_BLOCKS
 
 
 def train_seconds(blocks: float, images: float, device: str = "cpu") -> float:

@@ -63,7 +63,7 @@ class Cap:
 
 
 # The budget of one request in public mode. A training request is measured in this machine's estimated
-# seconds (labs.core.eta's measured speed once a run finished here, its reference speed before).
+# seconds (labs.core.eta's measured speed once a run finished here, its speed test or reference speed before).
 CAPS: dict[str, Cap] = {
     "train_seconds": Cap(600, "of estimated training time per request on this machine", seconds=True),
     "grid_pairs": Cap(36, "(T, ε) pairs per grid search"),

@@ -165,8 +165,10 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
     with gr.Row(visible=False) as train_row:
         train_n = gr.Number(quick0.train_images, precision=0, label="Train images")
         train_epochs = gr.Number(quick0.epochs, precision=0, label="Epochs")
-        train_btn = gr.Button(f"Train a quick CIFAR-10 classifier ({estimate_text(quick_classifier_seconds(quick0))})",
-                              variant="primary")
+        train_label = lambda: (f"Train a quick CIFAR-10 classifier "  # noqa: E731
+                               f"({estimate_text(quick_classifier_seconds(quick0))})")
+        train_btn = gr.Button(train_label(), variant="primary")
+        ui.on_load(train_label, train_btn)
         train_stop = gr.Button("Stop", variant="stop")
         gr.Markdown(public.caps_note("odin_classifier"), visible=public.is_public(), elem_classes=["labs-note"])
     with gr.Row():
@@ -227,8 +229,10 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
             comp_bars = gr.Plot(ref_bars, label="AUROC by detector")
         with gr.Row():
             ae_status = gr.Markdown("", elem_classes=["labs-note"])
-            ae_btn = gr.Button(f"Train the autoencoder ({estimate_text(autoencoder_seconds(AutoencoderConfig()))})",
-                               scale=0, min_width=320)
+            ae_label = lambda: (f"Train the autoencoder "  # noqa: E731
+                                f"({estimate_text(autoencoder_seconds(AutoencoderConfig()))})")
+            ae_btn = gr.Button(ae_label(), scale=0, min_width=320)
+            ui.on_load(ae_label, ae_btn)
     with gr.Accordion("Notes: conventions, OOD set definitions, what the numbers mean", open=False):
         gr.Markdown(notes.conventions())
         reading = gr.Markdown("")

@@ -19,11 +19,10 @@ GRID, TRAIN = "odin_grid", "odin_train"
 
 
 def estimate_text(seconds: float) -> str:
-    """'≈ 40 s, measured on this machine' or '≈ 40 s on 2 CPU cores, reference speed (not measured here yet)'."""
+    """'≈ 40 s, measured on this machine' (eta.basis_text's words for where the speed comes from)."""
     from labs.core import eta
 
-    how = "measured on this machine" if eta.calibrated() else "on 2 CPU cores, reference speed (not measured here yet)"
-    return f"≈ {format_seconds(seconds)}, {how}"
+    return f"≈ {format_seconds(seconds)}, {eta.basis_text()}"
 
 
 def _training(scope: str, request: gr.Request | None, train, render):

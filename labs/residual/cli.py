@@ -65,9 +65,12 @@ def sweep_command(args) -> int:
         if args.dry_run:
             over.update(dataset="digits", epochs=1, train_subset=256, test_subset=128, batch_size=64)
         cfg = sweep_config(args.preset, **over)
+        if not args.dry_run:
+            from labs.core import speedtest
+            speedtest.ensure(("cpu",))  # once per machine: the estimate below from this machine's speed
         print(f"PlainCNN vs ResNet on {cfg.dataset}: {cfg.architectures} x {cfg.sizes}, {cfg.epochs} epochs, "
               f"{cfg.train_subset or 'all'} train images; estimated {estimate_sweep_seconds(cfg) / 60:.1f} min on "
-              f"this machine's CPU ({timing.tag(timing.conv_calibrated(cfg.dataset))})", flush=True)
+              f"this machine's CPU ({timing.tag(timing.conv_basis(cfg.dataset))})", flush=True)
         records, view, table = run_sweep(cfg, device=args.device), figures.SweepView(), \
             figures.sweep_table
         kind = "sweep"

@@ -99,8 +99,8 @@ def sweep_eta(dataset, archs, sizes, epochs, train_subset, test_subset) -> str:
     runs = len(cfg.architectures) * len(cfg.sizes)
     n, _ = split_sizes(cfg)
     return (f"**{runs} runs x {cfg.epochs} epochs x {n:,} {data_name(cfg.dataset)} train images.** Estimated time: "
-            f"**{cpu} on this machine's CPU** ({timing.tag(timing.conv_calibrated(cfg.dataset, 'cpu'))}), {gpu} on "
-            f"one H200 GPU ({timing.tag(timing.conv_calibrated(cfg.dataset, 'cuda'))}).")
+            f"**{cpu} on this machine's CPU** ({timing.tag(timing.conv_basis(cfg.dataset, 'cpu'))}), {gpu} on "
+            f"one H200 GPU ({timing.tag(timing.conv_basis(cfg.dataset, 'cuda'))}).")
 
 
 def table_title(dataset: str) -> str:
@@ -119,11 +119,15 @@ def apply_preset(preset):
     return c.epochs, c.train_subset, c.test_subset, c.batch_size, c.lr
 
 
+def default_data(name: str) -> str:
+    """The data set a form starts on: `name` when it is here, else the embedded digits."""
+    return name if is_available(name) else "digits"
+
+
 def build(tab: gr.Tab | None = None) -> None:
     """Lay out Lab 1 inside `tab` (every build() gets its gr.Tab; this one draws everything at build time)."""
     gr.Markdown(INTRO)
-    default_mlp = "mnist" if is_available("mnist") else "digits"
-    default_cnn = "cifar10" if is_available("cifar10") else "digits"
+    default_mlp, default_cnn = default_data("mnist"), default_data("cifar10")
     (mlp_ref, mlp_line), (cnn_ref, cnn_line) = reference.load("mlp"), reference.load("cnn")  # results/*.json
     with gr.Tabs():
         with gr.Tab("A. MLP vs ResidualMLP"):
@@ -147,6 +151,7 @@ def build(tab: gr.Tab | None = None) -> None:
             mlp_data_md = gr.Markdown(data_note(default_mlp), elem_classes="labs-note")
             mlp_est = gr.Markdown(mlp_note(default_mlp, m.depth, m.width, m.epochs, m.train_subset),
                                   elem_classes="labs-note", elem_id="lab1-mlp-estimate")
+            ui.on_load(lambda: mlp_note(default_data("mnist"), m.depth, m.width, m.epochs, m.train_subset), mlp_est)
             gr.Markdown(public.caps_note("mlp"), visible=public.is_public(), elem_classes="labs-note")
             with gr.Row():
                 mlp_go = gr.Button("Train both", variant="primary")
@@ -201,6 +206,8 @@ def build(tab: gr.Tab | None = None) -> None:
             cnn_note = gr.Markdown(data_note(default_cnn), elem_classes="labs-note")
             eta_md = gr.Markdown(sweep_eta(default_cnn, s.architectures, s.sizes, s.epochs, s.train_subset,
                                            s.test_subset), elem_id="lab1-sweep-estimate")
+            ui.on_load(lambda: sweep_eta(default_data("cifar10"), s.architectures, s.sizes, s.epochs, s.train_subset,
+                                         s.test_subset), eta_md)
             gr.Markdown(public.caps_note("sweep"), visible=public.is_public(), elem_classes="labs-note")
             with gr.Row():
                 cnn_go = gr.Button("Train selected runs", variant="primary")

@@ -81,12 +81,18 @@ def conv_run_seconds(blocks: float, dataset: str, n_train: int, n_test: int, epo
     return blocks * n_train * epochs / measured_rate(f"cnn-{dataset}", device)
 
 
-def conv_calibrated(dataset: str, device: str = "cpu") -> bool:
-    return eta.calibrated(device) if is_eta_unit(dataset) else measured_rate(f"cnn-{dataset}", device) is not None
+def conv_basis(dataset: str, device: str = "cpu") -> str:
+    """Where Part B's speed on `dataset` comes from (eta.basis's words; small images have no speed test)."""
+    if is_eta_unit(dataset):
+        return eta.basis(device)
+    return "measured" if measured_rate(f"cnn-{dataset}", device) is not None else "reference"
 
 
-def tag(calibrated: bool) -> str:
-    return "measured on this machine" if calibrated else "reference speed, not calibrated yet"
+def tag(basis: str | bool) -> str:
+    """eta's wording for a basis ("measured", "speed test", "reference"; True / False: measured or not)."""
+    if isinstance(basis, bool):
+        basis = "measured" if basis else "reference"
+    return eta.BASIS_TEXT[basis]
 
 
 remaining = eta.seconds_left  # seconds left of a run at its pace so far (its evaluations included)

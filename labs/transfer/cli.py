@@ -123,12 +123,14 @@ def transfer_command(args) -> int:
         if not found:
             raise LabsError(no_checkpoint_message(in_tab=False))
         cfg = params.replace(cfg, checkpoint=found[0])
+    if not args.dry_run:
+        from labs.core import speedtest
+        speedtest.ensure((args.device or "cpu",))  # once per machine: the ETA below from this machine's speed
     e = eta_seconds(cfg, args.device or "cpu")
     print(f"source {cfg.checkpoint} -> {cfg.dataset}; {e['runs']} runs x {cfg.epochs} epochs on "
           f"{e['n_train']:,} / {e['n_test']:,} images; ETA ~{eta.format_seconds(e['finetune'])}"
           + (f" + SVM ~{eta.format_seconds(e['svm'])}" if args.svm or args.svm_only else "")
-          + (" (measured on this machine)" if eta.calibrated(args.device or "cpu")
-             else " (reference speed, not yet measured on this machine)"), flush=True)
+          + f" ({eta.basis_text(args.device or 'cpu')})", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     if args.svm or args.svm_only:
         res = {}

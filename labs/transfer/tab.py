@@ -7,6 +7,8 @@ The source checkpoints are listed when the page loads (listing reads them with t
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 
 import gradio as gr
@@ -90,9 +92,7 @@ def eta_text(strategies, optimizers, epochs, train_subset, test_subset, from_scr
     except LabsError as err:  # shown in place of the estimate while the form is incomplete
         return f"ETA: ⚠️ {err}"
     e = eta_seconds(cfg)
-    basis = ("measured on this machine" if eta.calibrated("cpu") else
-             "reference speed of an idle 2-core CPU, not yet measured here: a finished run calibrates it")
-    return (f"**ETA** ({basis}; a busy CPU is slower): Phase 1 ~{eta.format_seconds(e['svm'])} · "
+    return (f"**ETA** ({eta.basis_text('cpu')}; a busy CPU is slower): Phase 1 ~{eta.format_seconds(e['svm'])} · "
             f"Phase 2 ~{eta.format_seconds(e['finetune'])} for {e['runs']} runs x {cfg.epochs} epochs on "
             f"{e['n_train']:,} train / {e['n_test']:,} test images")
 
@@ -207,9 +207,11 @@ def build(tab: gr.Tab | None = None) -> None:
     with gr.Row():
         preset_radio = gr.Radio(list(PRESETS), value="quick", label="Preset",
                                 info="quick: minutes on a CPU · full: all data, 15 epochs (hours on a CPU)")
-        eta_md = gr.Markdown(eta_text(DEFAULT.strategies, DEFAULT.optimizers, DEFAULT.epochs, DEFAULT.train_subset,
-                                      DEFAULT.test_subset, DEFAULT.from_scratch, DEFAULT.svm_train_subset,
-                                      DEFAULT.svm_test_subset), elem_classes=["labs-note"])
+        default_eta = functools.partial(eta_text, DEFAULT.strategies, DEFAULT.optimizers, DEFAULT.epochs,
+                                        DEFAULT.train_subset, DEFAULT.test_subset, DEFAULT.from_scratch,
+                                        DEFAULT.svm_train_subset, DEFAULT.svm_test_subset)
+        eta_md = gr.Markdown(default_eta(), elem_classes=["labs-note"])
+        ui.on_load(default_eta, eta_md)
 
     gr.Markdown("#### Phase 1: linear SVM on the frozen network's features")
     with gr.Row():
