@@ -18,6 +18,7 @@ import os
 import gradio as gr
 
 from labs import ui
+from labs.core import speedtest  # no torch at import: it imports the engine when it runs
 from labs.ood import tab as ood_tab
 from labs.residual import tab as residual_tab
 from labs.story import tab as story_tab

@@ -40,6 +40,9 @@ def test_time_left_is_computed_and_worded_once_for_every_lab():
     assert eta.format_left(0.4) == "less than 1 s left"
     assert eta.format_left(30.0) == "about 30 s left"
     assert eta.format_left(600.0) == "about 10 min left"
+    assert eta.format_seconds(0.3) == "1 s" and eta.format_seconds(40.4) == "40 s"  # never "0 s"
+    assert (eta.count(1, "epoch"), eta.count(3, "epoch"), eta.count(10_000, "image")) == (
+        "1 epoch", "3 epochs", "10,000 images")
 
 
 def test_a_speed_test_stands_in_until_a_run_is_measured_and_every_tab_words_the_basis_alike(cache):

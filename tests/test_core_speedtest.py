@@ -69,3 +69,23 @@ def test_the_speedtest_command_measures_now_keeps_it_and_says_what_it_means(monk
     assert eta.basis("cpu") == "speed test" and eta.block_rate("cpu") == 2250.0
     assert main(["speedtest", "--device", "nonsense"]) == 2
     assert "invalid device" in capsys.readouterr().err
+
+
+def test_app_serves_the_page_first_then_runs_the_speed_test(monkeypatch):
+    """The speed test never delays the first HTTP 200: app.main runs it after launch and the warm imports."""
+    import app
+
+    calls = []
+
+    class Demo:
+        def launch(self, **kw):
+            calls.append("launch")
+
+        def block_thread(self):
+            calls.append("block")
+
+    monkeypatch.setattr(app, "build_demo", Demo)
+    monkeypatch.setattr(app, "warm_imports", lambda: calls.append("imports"))
+    monkeypatch.setattr(speedtest, "ensure", lambda *a: calls.append("speed test"))
+    app.main([])
+    assert calls == ["launch", "imports", "speed test", "block"]

@@ -72,7 +72,7 @@ def test_the_eta_line_and_the_preset_buttons():
     cal = [timing.tag(timing.conv_basis("cifar10", d)) for d in ("cpu", "cuda")]
     assert (cfg.epochs, cfg.train_subset, cfg.test_subset) == (3, 10_000, 2000)  # the quick preset
     assert tab.sweep_eta("cifar10", ["ResNet"], ["Large"], 3, 10_000, 2000) == (
-        f"**1 runs x 3 epochs x 10,000 CIFAR-10 train images.** Estimated time: **{cpu} on this machine's CPU** "
+        f"**1 run x 3 epochs x 10,000 CIFAR-10 train images.** Estimated time: **{cpu} on this machine's CPU** "
         f"({cal[0]}), {gpu} on one H200 GPU ({cal[1]}).")
     assert tab.sweep_eta("cifar10", [], ["Small"], 4, 5000, 2000) == (
         "⚠️ invalid architectures: expected a non-empty selection from PlainCNN, ResNet, got []")

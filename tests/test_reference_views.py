@@ -110,6 +110,11 @@ def test_lab1_live_curves_draw_over_thin_grey_reference_ones(results_dir):
     waiting = reference.overlay(plots.empty_figure("Test accuracy", "waiting for the first test point"), record)
     assert len(waiting.data) == 6 and "waiting for the first test point" in waiting.layout.title.text
     assert reference.overlay(live, None) is live
+    (data,) = reference.datasets(record["config"])  # a run on another data set is not drawn over this reference
+    assert len(reference.with_reference(("loss", live, "depth"), record, data)[1].data) == len(acc.data)
+    other = reference.with_reference(("loss", live, "depth"), record, "svhn" if data != "svhn" else "digits")[1]
+    assert [d.name for d in other.data] == ["ResNet Small"]
+    assert reference.datasets({"sgd": {"dataset": "mnist"}, "adam": {"dataset": "mnist", "lr": 1}}) == {"mnist"}
 
 
 def test_lab1_without_a_file_shows_the_seed_table_and_the_command(no_results):

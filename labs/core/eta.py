@@ -146,12 +146,17 @@ def resnet_blocks(depth) -> int:
 
 
 def format_seconds(seconds: float) -> str:
-    """'40 s', '12 min', '1.6 h'."""
+    """'40 s', '12 min', '1.6 h' (anything under a second is '1 s': an estimate never says '0 s')."""
     if seconds > 5400:
         return f"{seconds / 3600:.1f} h"
     if seconds > 90:
         return f"{seconds / 60:.0f} min"
-    return f"{seconds:.0f} s"
+    return f"{max(seconds, 1):.0f} s"
+
+
+def count(n: int, noun: str) -> str:
+    """'1 epoch', '3 epochs', '10,000 images'."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def seconds_left(seconds: float, step: int, total: int) -> float:

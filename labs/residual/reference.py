@@ -124,7 +124,18 @@ def load(stage: str) -> tuple[dict | None, str]:
     return reference.load(stage)
 
 
-def with_reference(figs: tuple, record: dict | None) -> tuple:
-    """(loss, accuracy, third) of a live run with the reference curves under its accuracy plot."""
+def datasets(config) -> set[str]:
+    """Every "dataset" a results record's config names (flat, or one config per run)."""
+    if isinstance(config, dict):
+        found = {config["dataset"]} if isinstance(config.get("dataset"), str) else set()
+        return found.union(*(datasets(v) for v in config.values()))
+    return set()
+
+
+def with_reference(figs: tuple, record: dict | None, dataset: str | None = None) -> tuple:
+    """(loss, accuracy, third) of a live run with the reference curves under its accuracy plot; a live run on
+    another data set than the reference's (digits under an MNIST reference) is drawn alone."""
     loss, acc, third = figs
+    if record is not None and dataset is not None and dataset not in datasets(record.get("config")):
+        record = None
     return loss, overlay(acc, record), third

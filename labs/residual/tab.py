@@ -42,7 +42,7 @@ def train_mlp(dataset, depth, width, epochs, lr, batch_size, train_subset, seed,
     view, ref = figures.MLPView(), reference.load("mlp")[0]  # the reference curves stay under the live ones
     with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_mlp_comparison(cfg, stop),
-                             lambda _: (*reference.with_reference(figures.mlp_figures(view), ref),
+                             lambda _: (*reference.with_reference(figures.mlp_figures(view), ref, cfg.dataset),
                                         figures.mlp_table(view), view.status),
                              fold=view.add, stop=stop)
 
@@ -59,7 +59,7 @@ def train_sweep(dataset, archs, sizes, epochs, train_subset, test_subset, batch_
     view, ref = figures.SweepView(), reference.load("cnn")[0]
     with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_sweep(cfg, stop),
-                             lambda _: (*reference.with_reference(figures.sweep_figures(view), ref),
+                             lambda _: (*reference.with_reference(figures.sweep_figures(view), ref, cfg.dataset),
                                         figures.sweep_table(view), view.status),
                              fold=view.add, stop=stop)
 
@@ -79,8 +79,9 @@ def mlp_note(dataset, depth, width, epochs, train_subset) -> str:
     n = min(cfg.train_subset or n_all, n_all)
     seconds, measured = timing.mlp_seconds(cfg.dataset, cfg.depth, cfg.width, n * cfg.epochs, "cpu")
     what = f"full {data_name(cfg.dataset)}" if n == n_all else data_name(cfg.dataset)
-    return (f"{what}: {n:,} train images, {cfg.epochs} epochs, both models: about **{eta.format_seconds(seconds)}** "
-            f"on this machine's CPU ({timing.tag(measured)}). Preset *full*: {MLP_PRESETS['full']['epochs']} epochs.")
+    return (f"{what}: {n:,} train images, {eta.count(cfg.epochs, 'epoch')}, both models: "
+            f"about **{eta.format_seconds(seconds)}** on this machine's CPU ({timing.tag(measured)}). "
+            f"Preset *full*: {MLP_PRESETS['full']['epochs']} epochs.")
 
 
 def mlp_data_changed(dataset, depth, width, epochs, train_subset):
@@ -98,7 +99,8 @@ def sweep_eta(dataset, archs, sizes, epochs, train_subset, test_subset) -> str:
     gpu = eta.format_seconds(estimate_sweep_seconds(cfg, "cuda"))
     runs = len(cfg.architectures) * len(cfg.sizes)
     n, _ = split_sizes(cfg)
-    return (f"**{runs} runs x {cfg.epochs} epochs x {n:,} {data_name(cfg.dataset)} train images.** Estimated time: "
+    return (f"**{eta.count(runs, 'run')} x {eta.count(cfg.epochs, 'epoch')} x {n:,} {data_name(cfg.dataset)} "
+            f"train images.** Estimated time: "
             f"**{cpu} on this machine's CPU** ({timing.tag(timing.conv_basis(cfg.dataset, 'cpu'))}), {gpu} on "
             f"one H200 GPU ({timing.tag(timing.conv_basis(cfg.dataset, 'cuda'))}).")
 

@@ -93,7 +93,8 @@ def eta_text(strategies, optimizers, epochs, train_subset, test_subset, from_scr
         return f"ETA: ⚠️ {err}"
     e = eta_seconds(cfg)
     return (f"**ETA** ({eta.basis_text('cpu')}; a busy CPU is slower): Phase 1 ~{eta.format_seconds(e['svm'])} · "
-            f"Phase 2 ~{eta.format_seconds(e['finetune'])} for {e['runs']} runs x {cfg.epochs} epochs on "
+            f"Phase 2 ~{eta.format_seconds(e['finetune'])} for {eta.count(e['runs'], 'run')} x "
+            f"{eta.count(cfg.epochs, 'epoch')} on "
             f"{e['n_train']:,} train / {e['n_test']:,} test images")
 
 
