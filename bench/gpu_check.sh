@@ -30,9 +30,11 @@ step() {  # step SECONDS CMD...: run, log, never stop the script
 step 60 $py -c "import labs.reproduce.stages, labs.residual.experiment, labs.transfer.experiment, labs.ood.experiment; print('imports ok')"
 if [ $dry = 1 ]; then
   step 120 $py bench/train_throughput.py --device cpu --steps 2 --warmup 1 --repeats 1 --batch-size 32
+  LABS_SPEED_FILE="$out/speed.json" step 60 $py -m labs speedtest --device cpu
   step 300 $py -m labs reproduce --dry-run --out "$work" --threads "$(nproc)"
 else
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee -a "$log"
+  LABS_SPEED_FILE="$out/speed.json" step 60 $py -m labs speedtest --device cuda  # vs eta's 40,000 img/s reference
   step 120 $py bench/train_throughput.py --device cuda --steps 50 --warmup 10 --repeats 3 --batch-size 512 --compile
   step 120 $py bench/time_to_accuracy.py --device cuda --epochs 4,8
   step 420 $py -m labs reproduce --device cuda --out "$work"  # resumable: rerun the script to continue
