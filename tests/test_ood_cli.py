@@ -53,3 +53,14 @@ def test_alias_and_bad_input(tmp_path, capsys):
     assert err.startswith("error: ") and "missing" in err and len(err.strip().splitlines()) == 1
     assert main(["odin", "--dry-run", "--train-autoencoder"]) == 2  # the recipe trains on cifar10, not digits
     assert "trains on cifar10" in capsys.readouterr().err
+    assert main(["odin", "--dry-run", "--detectors", "odin,nope", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: invalid detectors: expected comma-separated names from odin")
+
+
+def test_the_search_can_be_limited_to_some_detectors(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["odin", "--dry-run", "--detectors", "odin", "--temperatures", "1", "--epsilons", "0,0.002",
+                 "--out", str(out)]) == 0
+    assert {r["detector"] for r in csv.DictReader(open(out / "grid.csv"))} == {"ODIN"}
+    assert [r["detector"] for r in csv.DictReader(open(out / "comparison.csv"))] == ["ODIN"]
+    assert "row skipped" not in capsys.readouterr().out  # a detector left out is not "skipped"

@@ -21,7 +21,7 @@ from labs.core import params
 from labs.core.errors import LabsError
 from labs.core.params import Interval
 from labs.ood.config import AutoencoderConfig, GridConfig
-from labs.ood.detectors import SEED_EPSILONS, SEED_TEMPERATURES, setting_text
+from labs.ood.detectors import DETECTORS, SEED_EPSILONS, SEED_TEMPERATURES, setting_text
 
 DEFAULT_OUT = "runs/odin"
 BATCHES = Interval(int, 1, 10_000)  # the seed's --max_batches and --batch_size; their product is images per side
@@ -49,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "scale --eps-scale names")
     p.add_argument("--eps-scale", default="seed", help="seed (default: epsilon added to the normalised input, as "
                    "the seed) | paper (the ODIN paper: pixel units, divided by the per-channel std)")
+    p.add_argument("--detectors", default=None, help=f"comma-separated detectors to search and compare (default: "
+                                                     f"all of {', '.join(DETECTORS)})")
     p.add_argument("--autoencoder", default=None, help="autoencoder checkpoint for the comparison "
                    "(default: the one for the classifier's data set in the checkpoint folder)")
     p.add_argument("--train-autoencoder", action="store_true", help="train the autoencoder first (recipe "
@@ -107,6 +109,13 @@ def odin_command(args) -> int:
     n = args.n or args.max_batches * args.batch_size
     model_path = Path(args.model_path or "tiny_resnet_digits").with_suffix(".safetensors")
     oods = [o.strip() for o in args.ood.split(",") if o.strip()]
+    detectors = None
+    if args.detectors is not None:
+        detectors = tuple(d.strip() for d in args.detectors.split(",") if d.strip())
+        unknown = [d for d in detectors if d not in DETECTORS]
+        if unknown or not detectors:
+            raise LabsError(f"invalid detectors: expected comma-separated names from {', '.join(DETECTORS)}, "
+                            f"got {args.detectors!r}")
     if args.dry_run:
         n, oods = args.n or 64, [o for o in oods if o in ("gaussian", "uniform")] or ["gaussian"]
     configs = [params.build(GridConfig, checkpoint=model_path.stem, ood_set=o, images_per_side=n,
@@ -132,7 +141,8 @@ def odin_command(args) -> int:
     for cfg in configs:
         t0, ood = time.perf_counter(), cfg.ood_set
         comparison = []
-        for rec in ex.run(cfg, folder=model_path.parent, autoencoder=args.autoencoder, download=args.download):
+        for rec in ex.run(cfg, folder=model_path.parent, autoencoder=args.autoencoder, download=args.download,
+                          detectors=detectors):
             if rec["kind"] == "start":
                 print(f"\n== {model_path.name} ({dataset}) vs {ood}: {n} images per side; "
                       f"validation = first half of each side, test = second half")
