@@ -178,3 +178,22 @@ def test_page_load_lists_the_sources_and_the_quick_recipe(tmp_path, monkeypatch)
     dropdown, accordion, note, _, _ = on_load()
     assert dropdown["choices"] == ["resnet77_cifar10"] and dropdown["value"] == "resnet77_cifar10"
     assert accordion["open"] is False
+
+
+def test_the_eta_follows_a_finished_run_and_every_page_load():
+    """A run that ended (fine-tuning, or training the source) has measured this machine: the ETA is worked out
+    again right after it, and at every page load, from eta's file."""
+    import gradio as gr
+
+    from labs.transfer import tab
+
+    with gr.Blocks() as page:
+        tab.build()
+    deps = page.config["dependencies"]
+    eta_id = next(d["outputs"][0] for d in deps if page.fns[d["id"]].fn is tab.eta_text)
+    for api in ("transfer_finetune", "transfer_train_source"):
+        run = next(d for d in deps if d.get("api_name") == api)
+        after = [d for d in deps if d["trigger_after"] == run["id"]]
+        assert [(page.fns[d["id"]].fn, d["outputs"]) for d in after] == [(tab.eta_text, [eta_id])], api
+    on_load = [d for d in deps if d["targets"] and d["targets"][0][1] == "load" and d["outputs"] == [eta_id]]
+    assert len(on_load) == 1 and page.fns[on_load[0]["id"]].fn() == page.blocks[eta_id].value

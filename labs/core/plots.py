@@ -42,6 +42,9 @@ def curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], title: st
         fig.add_trace(go.Scatter(x=list(xs), y=list(ys), name=name, mode="lines+markers" if len(xs) < 30 else "lines",
                                  line=dict(color=PALETTE[i % len(PALETTE)], dash="dash" if name in dashed else None)))
     _layout(fig, title, xaxis, yaxis, height)
+    xs_all = [x for xs, _ in series.values() for x in xs]
+    if xs_all and all(float(x).is_integer() for x in xs_all) and max(xs_all) <= 15:
+        fig.update_xaxes(dtick=1)  # a few whole epochs: 1, 2, 3 (not 1, 1.5, 2, 2.5, 3)
     if percent:  # whole percents unless the curves span less than 5 points (then "2%, 2%, 1%" would repeat)
         ys = [y for _, (_, vals) in series.items() for y in vals if y is not None]
         fig.update_yaxes(tickformat=".0%" if not ys or max(ys) - min(ys) >= 0.05 else ".1%")

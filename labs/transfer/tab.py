@@ -279,9 +279,11 @@ def build(tab: gr.Tab | None = None) -> None:
                                                           sgd_lr, epochs, train_subset, test_subset, augment,
                                                           from_scratch],
                    [status, loss_plot, acc_plot, table, bars, note], api_name="transfer_finetune",
-                   show_progress_on=[status])
+                   show_progress_on=[status]).then(  # a finished run measured this machine: the ETA follows
+        eta_text, eta_inputs, eta_md, api_visibility="private", queue=False)
     ui.heavy_event(src_btn.click, SCOPE, train_source_phase, [src_n, src_epochs], [src_status, checkpoint],
-                   api_name="transfer_train_source", show_progress_on=[src_status])
+                   api_name="transfer_train_source", show_progress_on=[src_status]).then(
+        eta_text, eta_inputs, eta_md, api_visibility="private", queue=False)
     ui.stop_button(run_stop, SCOPE, status, api_name="transfer_stop")
     ui.stop_button(svm_stop, SCOPE, svm_status)
     ui.stop_button(src_stop, SCOPE, src_status)
