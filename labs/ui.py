@@ -226,34 +226,39 @@ def heavy_event(trigger: Callable, scope: str, fn: Callable, inputs, outputs, **
         run, inputs, outputs, **heavy(), **kwargs)
 
 
-def stop_button(button: gr.Button, scope: str, status: gr.components.Component | None = None,
+def stop_button(button: gr.Button, scope: str,
+                status: gr.components.Component | list[gr.components.Component] | None = None,
                 api_name: str | None = None) -> None:
-    """Wire a Stop button to this session's jobs in `scope` (unqueued: it must work while a job runs)."""
+    """Wire a Stop button to this session's jobs in `scope` (unqueued: it must work while a job runs). `status`:
+    the line the scope's jobs write to, or a list when its jobs write to different lines (the reply goes to the
+    line the stopped job wrote; the others are left as they are)."""
+    lines = status if isinstance(status, list) else [status] if status is not None else []
+
     def on_stop(request: gr.Request = None):
         """The reply lands in the status the job writes to: it must not arrive after the job's last line and
         hide it, so it waits for the job to end and answers with that line (the page shows the truth in either
         order); a job still busy after STOP_WAIT s gets "stopping after the current step..."."""
         queued, pressed = waiting(scope, request), time.monotonic()
         jobs = _stop(scope, request)
+        ended = bool(jobs and lines) and _ended(scope, request, jobs, STOP_WAIT)
+        with _LOCK:
+            sent = dict(_LAST.get((_session(request), scope), {}))
+        written = [sent.get(line._id, (0.0, "")) for line in lines]  # (when, text) each line last got from a job
+        newest = max(range(len(lines)), key=lambda i: written[i][0], default=0)
+        if ended:  # only a line sent after the Stop is the stopped job's own last line (not an earlier run's)
+            texts = {i: text for i, (when, text) in enumerate(written) if when >= pressed} or {newest: "stopped"}
+        elif jobs:
+            texts = {newest: "stopping after the current step..."}
+        elif queued:
+            texts = {newest: "stopped while waiting in the queue: it will not run"}
+        else:  # a Stop after the run ended keeps its summary on the page instead of replacing it
+            text = written[newest][1] if lines else ""
+            texts = {newest: f"{text} ({NOTHING_RUNNING})" if text else NOTHING_RUNNING}
+        if len(lines) < 2:
+            return next(iter(texts.values()))
+        return tuple(texts.get(i, gr.skip()) for i in range(len(lines)))
 
-        def last_line() -> tuple[float, str]:
-            with _LOCK:
-                return _LAST.get((_session(request), scope), {}).get(getattr(status, "_id", None), (0.0, ""))
-
-        if jobs:
-            if status is not None and _ended(scope, request, jobs, STOP_WAIT):
-                when, last = last_line()
-                # only a line sent after the Stop is the stopped job's own last line (not an earlier run's, nor
-                # another job's of the scope that writes elsewhere)
-                return last if when >= pressed else "stopped"
-            return "stopping after the current step..."
-        if queued:
-            return "stopped while waiting in the queue: it will not run"
-        # a Stop after the run ended keeps its summary on the page instead of replacing it
-        _, last = last_line()
-        return f"{last} ({NOTHING_RUNNING})" if last else NOTHING_RUNNING
-
-    button.click(on_stop, None, status, queue=False, api_name=api_name or False)
+    button.click(on_stop, None, lines or None, queue=False, api_name=api_name or False)
 
 
 def stream(records: Iterable[dict], render: Callable[[dict], object], fold: Callable[[dict], None] | None = None,

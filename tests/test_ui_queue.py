@@ -136,3 +136,37 @@ def test_a_line_sent_before_the_stop_is_not_taken_for_the_stopped_jobs_last():
     assert out == ["step 0"]
     ui.end_session(me)
     assert ("old-line", "s3") not in ui._LAST  # a closed page forgets its jobs' lines
+
+
+def test_a_scope_whose_jobs_write_different_lines_gets_the_reply_on_the_stopped_jobs_line():
+    """ODIN's one Stop serves the grid search (its status line) and the autoencoder's training (its own line)."""
+    import threading
+
+    started = threading.Event()
+    with gr.Blocks() as page:
+        go_a, go_b, stop_btn, line_a, line_b = gr.Button(), gr.Button(), gr.Button(), gr.Markdown(), gr.Markdown()
+
+        def work(name):
+            def job(request: gr.Request = None):
+                with ui.job("two", request) as stop:
+                    started.set()
+                    stop.wait(30)
+                    yield f"{name} stopped"
+            return job
+
+        ui.heavy_event(go_a.click, "two", work("grid"), None, [line_a])
+        ui.heavy_event(go_b.click, "two", work("autoencoder"), None, [line_b])
+        ui.stop_button(stop_btn, "two", [line_a, line_b])
+    fns = [d.fn for d in page.fns.values()]
+    run_b, on_stop = fns[3], fns[4]
+    me = gr.Request(session_hash="two-lines")
+    thread, out = _run_in_thread(run_b, me)
+    assert started.wait(10)
+    said = on_stop(request=me)
+    thread.join(10)
+    assert out == ["autoencoder stopped"] and said[1] == "autoencoder stopped"
+    assert isinstance(said[0], type(gr.skip()))  # the grid's line is left as it is
+    again = on_stop(request=me)
+    assert isinstance(again[0], type(gr.skip())) and again[1] == "autoencoder stopped (nothing is running)"
+    fresh = on_stop(request=gr.Request(session_hash="nobody"))
+    assert fresh[0] == "nothing is running" and isinstance(fresh[1], type(gr.skip()))

@@ -218,7 +218,6 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
                                           elem_id="odin-grid", label=tables.grid_label("done", 0, 0),
                                           column_widths=["17%", "19%"] + ["13%"] * 4 + ["12%"])
                 gr.Markdown(tables.GRID_LEGEND, elem_classes=["labs-note"])
-                stop_note = gr.Markdown("", elem_classes=["labs-note"], elem_id="odin-grid-stop")  # Stop's reply: its own
                 best_md = gr.Markdown("", elem_classes=["labs-note"], min_height=28, elem_id="odin-grid-status")
         with gr.Row():
             with gr.Column():
@@ -266,8 +265,7 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
                    api_name="odin_compare", show_progress_on=[best_md])
     ui.heavy_event(ae_btn.click, GRID, train_autoencoder, None, ae_status, api_name="odin_train_autoencoder",
                    show_progress_on=[ae_status])
-    ui.stop_button(grid_stop, GRID, stop_note)  # not the status: a late reply would hide "Stopped after …"
-    gr.on([grid_btn.click, comp_btn.click], lambda: "", None, stop_note, queue=False, api_visibility="private")
+    ui.stop_button(grid_stop, GRID, [best_md, ae_status])  # the reply goes to the line the stopped job wrote
     ui.heavy_event(train_btn.click, TRAIN, train_classifier, [train_n, train_epochs], [message, ckpt, train_row],
                    api_name="odin_train_classifier", show_progress_on=[message]).success(**draw_kw)
     ui.stop_button(train_stop, TRAIN, message)
