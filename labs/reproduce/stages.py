@@ -40,9 +40,15 @@ def _final(end: dict) -> dict:
     return {k: end[k] for k in keep if k in end}
 
 
-def _progress(label: str, rec: dict) -> dict:
+def _progress(label: str, rec: dict, epochs: int) -> dict:
+    """'ResNet[7,7]: epoch 18/80, test accuracy 71.54% (14536 s; about 14 h left)': the run's time left at its pace so
+    far (a resumed run's pace includes its earlier sessions)."""
+    from labs.core import eta
+
     acc = f", test accuracy {rec['test_acc']:.2%}" if "test_acc" in rec else f", test loss {rec['test_loss']:.4f}"
-    return {"kind": "progress", "text": f"{label}: epoch {rec['epoch']:g}{acc} ({rec['seconds']:.0f} s)"}
+    left = eta.format_left(eta.seconds_left(rec["seconds"], rec["epoch"], epochs))
+    text = f"{label}: epoch {rec['epoch']:g}/{epochs}{acc} ({rec['seconds']:.0f} s; {left})"
+    return {"kind": "progress", "text": text}
 
 
 def _largest_drop(accs: list[float]) -> float:
@@ -68,7 +74,7 @@ def mlp(ctx: Context):
                 v = rec["grad_norms"]["values"]
                 ratio[rec["run"]] = v[0] / v[-1] if v[-1] else float("nan")
             elif rec["kind"] == "eval":
-                yield _progress(f"{rec['run']} ({OPT_TITLES[opt]})", rec)
+                yield _progress(f"{rec['run']} ({OPT_TITLES[opt]})", rec, cfg.epochs)
             elif rec["kind"] == "end":
                 accs = [h["test_acc"] for h in rec["history"]]
                 runs.append({"name": f"{rec['run']}, {OPT_TITLES[opt]}", "curves": _curves(rec["history"]),
@@ -116,7 +122,7 @@ def cnn(ctx: Context):
         if rec["kind"] == "start":
             params[rec["run"]] = rec["params"]
         elif rec["kind"] == "eval":
-            yield _progress(rec["run"], rec)
+            yield _progress(rec["run"], rec, cfg.epochs)
         elif rec["kind"] == "end":
             arch, size = rec["run"].split()
             runs.append({"name": rec["run"], "curves": _curves(rec["history"]), "final": _final(rec)})
@@ -165,7 +171,7 @@ def _train_and_save(label: str, args: dict, out: Path, ctx: Context, command: st
         if rec["kind"] == "start":
             start = rec
         elif rec["kind"] == "eval":
-            yield _progress(label, rec)
+            yield _progress(label, rec, args["train"].epochs)
         elif rec["kind"] == "end":
             end = rec
         elif rec["kind"] == "saved":

@@ -54,7 +54,7 @@ def transfer(ctx: Context):
     for rec in run_finetune(cfg, device=ctx.device):
         if rec["kind"] == "eval":
             curves.setdefault(rec["run"], []).append(rec)
-            yield _progress(rec["run"], rec)
+            yield _progress(rec["run"], rec, cfg.epochs)
         elif rec["kind"] == "row":
             row = rec["row"]
             table.append({k: row[k] for k in ("Strategy", "Optimizer", "Test Accuracy", "Trainable Params",
