@@ -18,14 +18,15 @@ import time
 from labs.core import eta
 
 ENV = "LABS_SPEED_PROBE"
-WARMUP, STEPS, BATCH = 2, 6, 64  # about 5 s on 2 AVX2 cores, well under a second on a GPU
+WARMUP, STEPS = 2, 6  # about 5 s on 2 AVX2 cores, well under a second on a GPU
+BATCH = {"cpu": 64, "cuda": 512}  # a GPU is launch-bound at small batches: its runs use 512
 
 
 def enabled() -> bool:
     return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def probe(device: str = "cpu", steps: int = STEPS, warmup: int = WARMUP, batch_size: int = BATCH,
+def probe(device: str = "cpu", steps: int = STEPS, warmup: int = WARMUP, batch_size: int | None = None,
           depth: tuple[int, int] = (7, 7)) -> float:
     """Block-images per second that a ResNet with `depth` blocks per stage trains at on `device`, measured now
     over `steps` engine steps after `warmup` (eta's unit: ResNet[7,7] is eta.resnet_blocks((7, 7)) blocks)."""
@@ -36,6 +37,7 @@ def probe(device: str = "cpu", steps: int = STEPS, warmup: int = WARMUP, batch_s
     from labs.core.models import build_model
     from labs.core.train_config import TrainConfig
 
+    batch_size = batch_size or BATCH["cuda" if str(device).startswith("cuda") else "cpu"]
     g = torch.Generator().manual_seed(0)
     n = batch_size * (warmup + steps)
     x = torch.randint(0, 256, (n, 32, 32, 3), dtype=torch.uint8, generator=g)
