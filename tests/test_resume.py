@@ -79,3 +79,27 @@ def test_without_the_block_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     run_to_end(fit(_model(), load_dataset("digits"), TrainConfig(epochs=1, batch_size=64, threads=1)))
     assert resume.active() is None and not list(tmp_path.rglob("*.pt"))
+
+
+def test_a_run_killed_inside_an_epoch_resumes_from_its_last_mid_epoch_state(tmp_path, monkeypatch):
+    """States inside an epoch (every resume.MID_EPOCH_SECONDS; here every step): a process killed mid-epoch loses
+    only the steps since, and the resumed run still ends on the uninterrupted run's weights and test curve."""
+    monkeypatch.setattr(resume, "MID_EPOCH_SECONDS", 0.0)
+    data = load_dataset("digits")
+    straight = _model()
+    end_straight = run_to_end(fit(straight, data, CFG))
+    with resume.into(tmp_path):
+        stop = threading.Event()
+        for rec in fit(_model(), data, CFG, stop=stop):
+            if rec["kind"] == "step" and rec["step"] == 30:  # epoch 2 of 3, 8 steps into it (22 per epoch)
+                stop.set()
+        (path,) = tmp_path.glob("fit-*.pt")
+        saved = resume.load(path)
+        assert (saved["epoch"], saved["i"], saved["step"]) == (1, 8, 30) and len(saved["history"]) == 1
+        again = _model()
+        end = run_to_end(fit(again, data, CFG))
+    assert end["resumed_from_epoch"] == 1 and end["steps"] == end_straight["steps"]
+    assert [(h["test_acc"], h["train_loss"]) for h in end["history"]] == [
+        (h["test_acc"], h["train_loss"]) for h in end_straight["history"]]
+    for k, v in _weights(straight).items():
+        assert torch.equal(v, again.state_dict()[k]), k

@@ -171,7 +171,8 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
         yield from saved["end"]["history"]
         yield {**saved["end"], "resumed_from_epoch": config.epochs}
         return
-    if saved is not None:  # stopped before: continue with the next epoch, as if it had never stopped
+    mid = None  # a state saved inside an epoch: that epoch's order, where in it, and its loss so far
+    if saved is not None:  # stopped before: continue where it stopped, as if it had never stopped
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["opt"])
         sched.load_state_dict(saved["sched"])
@@ -180,6 +181,14 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
         gen.set_state(saved["gen"])
         history, step, start_epoch = list(saved["history"]), saved["step"], saved["epoch"]
         t0 -= saved["seconds"]
+        if "i" in saved:
+            mid = saved
+    last_save = time.perf_counter()
+
+    def state(epoch_next: int, **more) -> dict:
+        return {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                "ema": ema.state_dict() if ema else {}, "gen": gen.get_state(), "history": history, "step": step,
+                "epoch": epoch_next, **more}
     win_loss, win_correct, win_seen, epoch_loss, epoch_steps = 0.0, 0, 0, 0.0, 0
     win_t = t0
     last_train_loss = float("nan")
@@ -200,9 +209,13 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
 
     model.train()
     for epoch in range(start_epoch, config.epochs):
-        perm = torch.randperm(n, generator=gen).to(data.y_train.device)
-        epoch_loss, epoch_steps = 0.0, 0
-        for i in range(steps_per_epoch):
+        if mid is not None:  # the epoch a mid-epoch state was saved in: its own order, from where it stopped
+            perm, first = mid["perm"].to(data.y_train.device), mid["i"]
+            epoch_loss, epoch_steps, mid = mid["epoch_loss"], mid["epoch_steps"], None
+        else:
+            perm, first = torch.randperm(n, generator=gen).to(data.y_train.device), 0
+            epoch_loss, epoch_steps = 0.0, 0
+        for i in range(first, steps_per_epoch):
             if (stop is not None and stop.is_set()) or (config.max_steps and step >= config.max_steps):
                 stopped = stop is not None and stop.is_set()
                 break
@@ -251,13 +264,17 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
                 win_loss, win_correct, win_seen, win_t = 0.0, 0, 0, time.perf_counter()
             if config.eval_every and step % config.eval_every == 0 and i != steps_per_epoch - 1:
                 yield do_eval(epoch + (i + 1) / steps_per_epoch)
+            if (saved_at is not None and i != steps_per_epoch - 1
+                    and time.perf_counter() - last_save >= resume.MID_EPOCH_SECONDS):
+                # a long epoch is not lost when the process is killed: its state every few minutes
+                resume.save(saved_at, state(epoch, perm=perm.cpu(), i=i + 1, epoch_loss=epoch_loss,
+                                            epoch_steps=epoch_steps, seconds=round(time.perf_counter() - t0, 3)))
+                last_save = time.perf_counter()
         else:
             rec = do_eval(epoch + 1)
             if saved_at is not None:  # before the yield: a consumer that stops here loses nothing
-                resume.save(saved_at, {"model": model.state_dict(), "opt": opt.state_dict(),
-                                       "sched": sched.state_dict(), "ema": ema.state_dict() if ema else {},
-                                       "gen": gen.get_state(), "history": history, "step": step,
-                                       "epoch": epoch + 1, "seconds": rec["seconds"]})
+                resume.save(saved_at, state(epoch + 1, seconds=rec["seconds"]))
+                last_save = time.perf_counter()
             yield rec
             continue
         break  # stopped or max_steps inside the epoch

@@ -7,9 +7,12 @@ for a folder and, when there is one, keys a state file on what makes the run thi
 run (config, data set and sizes, model shapes and initial weights, device type):
 
 - after every finished epoch it writes the whole training state (weights, optimiser,
-  schedule, EMA, the shuffling generator, history, elapsed seconds), atomically;
-- a rerun of the same run restores it and continues with the next epoch, drawing the
-  same shuffles it would have drawn (bit-identical on the same machine and threads);
+  schedule, EMA, the shuffling generator, history, elapsed seconds), atomically, and
+  inside an epoch every MID_EPOCH_SECONDS too (then also the epoch's order, the step
+  reached in it and its loss so far), so a killed process loses minutes, not an epoch;
+- a rerun of the same run restores it and continues where it stopped, drawing the
+  same shuffles and augmentations it would have drawn (bit-identical weights and test
+  curves on the same machine and threads);
 - a finished run keeps its final state and `end` record, so a rerun replays it at once.
 
 State files are torch.save dicts of tensors and plain values, read back with
@@ -31,6 +34,7 @@ from torch import nn
 
 _FOLDER: contextvars.ContextVar[Path | None] = contextvars.ContextVar("labs_resume_folder", default=None)
 _IGNORED = ("threads", "log_every")  # settings that do not change what a run computes
+MID_EPOCH_SECONDS = 120.0  # a state inside an epoch at most this often (a 50,000-image CPU epoch takes minutes)
 
 
 @contextlib.contextmanager
