@@ -118,6 +118,11 @@ def test_cli_reproduce_one_stage_and_bad_input(tmp_path, capsys):
     assert (tmp_path / "results" / "reference.json").exists() and (tmp_path / "RESULTS.md").exists()
     said = capsys.readouterr().out
     assert re.search(r"ResNet\[7,7\]: epoch 1/1, test accuracy [\d.]+% \(\d+ s; (less than 1 s|about \d+ s) left\)", said)
+    assert main(["reproduce", "--status", "--out", str(tmp_path)]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[0] == "mlp: not started"
+    assert any(line.startswith("reference: produced (results/reference.json, ") for line in said)
+    assert len(said) == len(STAGES)
     # --missing: a produced stage is not run again, the next one listed is
     before = (tmp_path / "results" / "reference.json").read_text()
     assert main(["reproduce", "--stage", "reference", "--stage", "mlp", "--missing", "--dry-run", "--out",
@@ -131,3 +136,32 @@ def test_cli_reproduce_one_stage_and_bad_input(tmp_path, capsys):
     assert exit_.value.code == 2
     assert main(["reproduce", "--stage", "transfer", "--dry-run", "--out", str(tmp_path / "empty")]) == 2
     assert "run `python -m labs reproduce --stage reference` first" in capsys.readouterr().err
+
+
+def test_status_reads_how_far_a_stage_in_progress_got(tmp_path, monkeypatch):
+    """`reproduce --status` reads the resume states: finished runs, the epoch and step a running one reached."""
+    import threading
+
+    from labs.core import resume
+    from labs.core.data import load_dataset
+    from labs.core.engine import TrainConfig, fit, run_to_end, seed_everything
+    from labs.core.models import build_model
+    from labs.reproduce.run import status
+
+    monkeypatch.setattr(resume, "MID_EPOCH_SECONDS", 0.0)
+    data, cfg = load_dataset("digits"), TrainConfig(epochs=2, batch_size=64, threads=1, grad_norms=False)
+
+    def model():
+        seed_everything(0)
+        return build_model("resnet", depth=[1, 1], widths=[8, 16], num_classes=10, in_channels=1, image_size=8)
+
+    with resume.into(tmp_path / "checkpoints" / ".state" / "transfer"):
+        run_to_end(fit(model(), data, cfg))  # one finished run
+        stop = threading.Event()
+        for rec in fit(model(), data, TrainConfig(epochs=2, batch_size=64, threads=1, grad_norms=False, lr=0.01),
+                       stop=stop):
+            if rec["kind"] == "step" and rec["step"] == 25:
+                stop.set()
+    line = next(x for x in status(tmp_path) if x.startswith("transfer:"))
+    assert line.startswith("transfer: in progress (1 run(s) finished; a run at epoch 1 + 3 steps done, last test "
+                           "accuracy ") and "h of compute so far)" in line

@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skip the stages whose results file exists (one command continues a reproduction across "
                         "sessions; the stages run in the order --stage lists them)")
     p.add_argument("--report", action="store_true", help="only regenerate RESULTS.md from results/")
+    p.add_argument("--status", action="store_true", help="only say, per stage, whether it is produced, in progress "
+                                                         "(how far its resume states got) or not started")
     p.set_defaults(func=reproduce_command)
 
 
@@ -31,6 +33,10 @@ def reproduce_command(args) -> int:
     from labs.reproduce import report
     from labs.reproduce.run import folders, reproduce
 
+    if args.status:
+        from labs.reproduce.run import status
+        print("\n".join(status(args.out)))
+        return 0
     if args.report:
         res_dir, _, path = folders(args.out, False)
         print(f"wrote {report.write(res_dir, path)}")

@@ -76,6 +76,34 @@ def reproduce(stages: list[str] | None = None, dry: bool = False, device: str | 
     yield {"kind": "done", "results": str(res_dir), "report": str(report_path)}
 
 
+def status(out: str | Path | None = None) -> list[str]:
+    """One line per stage: produced (when, where), in progress (from its resume states: runs finished, the
+    epoch and step reached, the last test accuracy, compute so far) or not started. Reads files only."""
+    res_dir, ckpt_dir, _ = folders(out, False)
+    lines = []
+    for name in STAGES:
+        record = results.read(name, res_dir)
+        if record is not None:
+            lines.append(f"{name}: produced ({res_dir.name}/{name}.json, {record['date']}, "
+                         f"{results.describe(record['hardware'])})")
+            continue
+        states = [resume.load(p) for p in sorted((ckpt_dir / ".state" / name).glob("fit-*.pt"))]
+        states = [st for st in states if st is not None]
+        if not states:
+            lines.append(f"{name}: not started")
+            continue
+        done = sum(1 for st in states if "end" in st)
+        running = [st for st in states if "end" not in st]
+        parts = [f"{done} run(s) finished"] if done else []
+        for st in running:
+            at = f"epoch {st['epoch']}" + (f" + {st['i']} steps" if "i" in st else "")
+            accs = [h["test_acc"] for h in st["history"] if "test_acc" in h]
+            parts.append(f"a run at {at} done" + (f", last test accuracy {accs[-1]:.2%}" if accs else "")
+                         + f", {st['seconds'] / 3600:.1f} h of compute so far")
+        lines.append(f"{name}: in progress ({'; '.join(parts)})")
+    return lines
+
+
 def _device_name(device: str | None) -> str:
     from labs.core.engine import pick_device
 
