@@ -117,7 +117,8 @@ def test_cli_reproduce_one_stage_and_bad_input(tmp_path, capsys):
     assert main(["reproduce", "--stage", "reference", "--dry-run", "--out", str(tmp_path), "--threads", "1"]) == 0
     assert (tmp_path / "results" / "reference.json").exists() and (tmp_path / "RESULTS.md").exists()
     said = capsys.readouterr().out
-    assert re.search(r"ResNet\[7,7\]: epoch 1/1, test accuracy [\d.]+% \(\d+ s; (less than 1 s|about \d+ s) left\)", said)
+    progress = r"ResNet\[7,7\]: epoch 1/1, test accuracy [\d.]+% \(\d+ s; (less than 1 s|about \d+ s) left\)"
+    assert re.search(progress, said)
     assert main(["reproduce", "--status", "--out", str(tmp_path)]) == 0
     said = capsys.readouterr().out.splitlines()
     assert said[0] == "mlp: not started"
@@ -158,10 +159,10 @@ def test_status_reads_how_far_a_stage_in_progress_got(tmp_path, monkeypatch):
     with resume.into(tmp_path / "checkpoints" / ".state" / "transfer"):
         run_to_end(fit(model(), data, cfg))  # one finished run
         stop = threading.Event()
-        for rec in fit(model(), data, TrainConfig(epochs=2, batch_size=64, threads=1, grad_norms=False, lr=0.01),
-                       stop=stop):
-            if rec["kind"] == "step" and rec["step"] == 25:
+        other = TrainConfig(epochs=2, batch_size=64, threads=1, grad_norms=False, lr=0.01)  # another run
+        for rec in fit(model(), data, other, stop=stop):
+            if rec["kind"] == "step" and rec["step"] == 30:  # 22 steps per epoch: 8 steps into the second
                 stop.set()
     line = next(x for x in status(tmp_path) if x.startswith("transfer:"))
-    assert line.startswith("transfer: in progress (1 run(s) finished; a run at epoch 1 + 3 steps done, last test "
+    assert line.startswith("transfer: in progress (1 run(s) finished; a run at epoch 1 + 8 steps done, last test "
                            "accuracy ") and "h of compute so far)" in line
