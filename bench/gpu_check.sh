@@ -32,12 +32,14 @@ if [ $dry = 1 ]; then
   step 120 $py bench/train_throughput.py --device cpu --steps 2 --warmup 1 --repeats 1 --batch-size 32
   LABS_SPEED_FILE="$out/speed.json" step 60 $py -m labs speedtest --device cpu
   step 300 $py -m labs reproduce --dry-run --out "$work" --threads "$(nproc)"
+  step 30 $py -m labs reproduce --status --out "$work"
 else
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee -a "$log"
   LABS_SPEED_FILE="$out/speed.json" step 60 $py -m labs speedtest --device cuda  # vs eta's 40,000 img/s reference
   step 120 $py bench/train_throughput.py --device cuda --steps 50 --warmup 10 --repeats 3 --batch-size 512 --compile
   step 120 $py bench/time_to_accuracy.py --device cuda --epochs 4,8
   step 420 $py -m labs reproduce --device cuda --out "$work"  # resumable: rerun the script to continue
+  step 30 $py -m labs reproduce --status --out "$work"  # what is produced, and how far the rest got
 fi
 tar --exclude=.state -C "$work" -cf "$out/reproduce.tar" . && echo "results: $out/reproduce.tar" | tee -a "$log"
 echo "figures: $log" | tee -a "$log"
