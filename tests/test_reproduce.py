@@ -122,7 +122,8 @@ def test_cli_reproduce_one_stage_and_bad_input(tmp_path, capsys):
     assert main(["reproduce", "--status", "--out", str(tmp_path)]) == 0
     said = capsys.readouterr().out.splitlines()
     assert said[0] == "mlp: not started"
-    assert any(line.startswith("reference: produced (results/reference.json, ") for line in said)
+    assert any(line.startswith("reference: produced (results/reference.json, ") and
+               line.endswith("; a dry run, not a result)") for line in said)
     assert len(said) == len(STAGES)
     # --missing: a produced stage is not run again, the next one listed is
     before = (tmp_path / "results" / "reference.json").read_text()

@@ -84,8 +84,9 @@ def status(out: str | Path | None = None) -> list[str]:
     for name in STAGES:
         record = results.read(name, res_dir)
         if record is not None:
+            dry = "; a dry run, not a result" if record["dry_run"] else ""
             lines.append(f"{name}: produced ({res_dir.name}/{name}.json, {record['date']}, "
-                         f"{results.describe(record['hardware'])})")
+                         f"{results.describe(record['hardware'])}{dry})")
             continue
         states = [resume.load(p) for p in sorted((ckpt_dir / ".state" / name).glob("fit-*.pt"))]
         states = [st for st in states if st is not None]
