@@ -253,7 +253,7 @@ def stop_button(button: gr.Button, scope: str,
             texts = {newest: "stopped while waiting in the queue: it will not run"}
         else:  # a Stop after the run ended keeps its summary on the page instead of replacing it
             text = written[newest][1] if lines else ""
-            texts = {newest: f"{text} ({NOTHING_RUNNING})" if text else NOTHING_RUNNING}
+            texts = {newest: f"{text} · {NOTHING_RUNNING}" if text else NOTHING_RUNNING}
         if len(lines) < 2:
             return next(iter(texts.values()))
         return tuple(texts.get(i, gr.skip()) for i in range(len(lines)))

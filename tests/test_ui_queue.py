@@ -106,7 +106,7 @@ def test_stop_answers_with_the_jobs_own_last_line_so_a_late_reply_cannot_hide_it
     thread.join(10)
     assert out[-1].startswith("stopped after step ") and said == out[-1]
     # a second Stop: nothing runs, and the reply keeps the run's last line on the page instead of hiding it
-    assert on_stop(request=me) == f"{out[-1]} (nothing is running)"
+    assert on_stop(request=me) == f"{out[-1]} · nothing is running"
     assert on_stop(request=gr.Request(session_hash="someone-else")) == "nothing is running"
 
 
@@ -167,6 +167,6 @@ def test_a_scope_whose_jobs_write_different_lines_gets_the_reply_on_the_stopped_
     assert out == ["autoencoder stopped"] and said[1] == "autoencoder stopped"
     assert isinstance(said[0], type(gr.skip()))  # the grid's line is left as it is
     again = on_stop(request=me)
-    assert isinstance(again[0], type(gr.skip())) and again[1] == "autoencoder stopped (nothing is running)"
+    assert isinstance(again[0], type(gr.skip())) and again[1] == "autoencoder stopped · nothing is running"
     fresh = on_stop(request=gr.Request(session_hash="nobody"))
     assert fresh[0] == "nothing is running" and isinstance(fresh[1], type(gr.skip()))
