@@ -1,5 +1,6 @@
-"""What every tab shares: per-session stop, the heavy queue, throttled streaming; form input -> config and
-LabsError -> gr.Error come from labs.ui_handlers (as ui.config, ui.handler).
+"""What every tab shares: per-session stop and the heavy queue; form input -> config, LabsError -> gr.Error,
+throttled streaming and page-load texts come from labs.ui_handlers (as ui.config, ui.handler, ui.stream,
+ui.on_load).
 
 A tab's handler is written as
 
@@ -23,13 +24,12 @@ import functools
 import inspect
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import gradio as gr
 
-from labs.ui_handlers import config, handler, on_load  # noqa: F401 (tabs call them as ui.config, ...)
+from labs.ui_handlers import UI_INTERVAL, config, handler, on_load, stream  # noqa: F401 (tabs: ui.config, ...)
 
-UI_INTERVAL = 0.4  # seconds between live redraws: fast enough to watch, cheap enough not to slow training
 # launch(max_file_size=...): Gradio refuses a larger upload before storing it (the story's FetchLimits.max_bytes)
 MAX_FILE_SIZE = 20 * 2**20
 
@@ -135,17 +135,30 @@ def stop(scope: str, request: gr.Request | None = None) -> int:
     return len(_stop(scope, request))
 
 
+_WAITING: set[tuple[str | None, str]] = set()  # (session, scope) whose Stop is waiting for its jobs to end
+
+
 def _ended(scope: str, request: gr.Request | None, jobs: list[threading.Event], timeout: float) -> bool:
-    """Wait up to `timeout` s until none of `jobs` is running (each job forgets its flag when it ends)."""
+    """Wait up to `timeout` s until none of `jobs` is running (each job forgets its flag when it ends). One Stop
+    per session and scope waits; another one meanwhile (a script repeating it) returns False at once instead of
+    holding a server thread too."""
     key, deadline = _session(request), time.monotonic() + timeout
-    while True:
-        with _LOCK:
-            running = _RUNNING.get((key, scope), set())
-            if not any(j in running for j in jobs):
-                return True
-        if time.monotonic() >= deadline:
+    with _LOCK:
+        if (key, scope) in _WAITING:
             return False
-        time.sleep(0.05)
+        _WAITING.add((key, scope))
+    try:
+        while True:
+            with _LOCK:
+                running = _RUNNING.get((key, scope), set())
+                if not any(j in running for j in jobs):
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+    finally:
+        with _LOCK:
+            _WAITING.discard((key, scope))
 
 
 def _remember(key: str | None, scope: str, ids: list[int], out) -> None:
@@ -260,37 +273,3 @@ def stop_button(button: gr.Button, scope: str,
 
     button.click(on_stop, None, lines or None, queue=False, api_name=api_name or False)
 
-
-def stream(records: Iterable[dict], render: Callable[[dict], object], fold: Callable[[dict], None] | None = None,
-           urgent: Callable[[dict], bool] | None = None, stop: threading.Event | None = None,
-           interval: float = UI_INTERVAL):
-    """Drive an experiment generator, redrawing at most every `interval` seconds.
-
-    fold(rec) sees every record (to accumulate a view); render(rec) returns the handler's outputs and
-    runs for the first record, for every record urgent(rec) marks (default: "eval" and "end" kinds,
-    a new test point is always drawn) and for the last one. If the page cancels or disconnects,
-    `stop` is set so that the work behind the generator ends at its next check.
-    """
-    urgent = urgent or (lambda rec: rec.get("kind") in ("eval", "end", "done"))
-    last, pending, drawn_any = 0.0, None, False
-    finished = False
-    try:
-        for rec in records:
-            if fold is not None:
-                fold(rec)
-            now = time.perf_counter()
-            if not drawn_any or urgent(rec) or now - last >= interval:
-                drawn_any, pending = True, None
-                yield render(rec)
-                last = time.perf_counter()  # the interval counts from the end of a redraw: slow redraws thin out
-            else:
-                pending = rec
-        if pending is not None:
-            yield render(pending)
-        finished = True
-    finally:
-        if not finished and stop is not None:
-            stop.set()
-        close = getattr(records, "close", None)
-        if close is not None:
-            close()

@@ -1,16 +1,21 @@
-"""A tab's form values -> a checked config, a LabsError -> the page's one-line gr.Error toast, and texts worked
-out again at every page load (re-exported by labs.ui as ui.config, ui.handler, ui.on_load). No torch here."""
+"""A tab's form values -> a checked config, a LabsError -> the page's one-line gr.Error toast, an experiment's
+records -> throttled redraws, and texts worked out again at every page load (re-exported by labs.ui as
+ui.config, ui.handler, ui.stream, ui.on_load). No torch here."""
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterable
 
 import gradio as gr
 
 from labs.core import params
 from labs.core.errors import LabsError
+
+UI_INTERVAL = 0.4  # seconds between live redraws: fast enough to watch, cheap enough not to slow training
 
 
 def config(cls, **form):
@@ -48,3 +53,38 @@ def on_load(fn: Callable[[], object], output: gr.components.Component) -> None:
     machine knew then) goes stale once a run or the speed test has measured more. Unqueued, private, no spinner:
     it only reads small files."""
     gr.on(None, fn, None, output, queue=False, api_visibility="private", show_progress="hidden")
+
+
+def stream(records: Iterable[dict], render: Callable[[dict], object], fold: Callable[[dict], None] | None = None,
+           urgent: Callable[[dict], bool] | None = None, stop: threading.Event | None = None,
+           interval: float = UI_INTERVAL):
+    """Drive an experiment generator, redrawing at most every `interval` seconds.
+
+    fold(rec) sees every record (to accumulate a view); render(rec) returns the handler's outputs and
+    runs for the first record, for every record urgent(rec) marks (default: "eval" and "end" kinds,
+    a new test point is always drawn) and for the last one. If the page cancels or disconnects,
+    `stop` is set so that the work behind the generator ends at its next check.
+    """
+    urgent = urgent or (lambda rec: rec.get("kind") in ("eval", "end", "done"))
+    last, pending, drawn_any = 0.0, None, False
+    finished = False
+    try:
+        for rec in records:
+            if fold is not None:
+                fold(rec)
+            now = time.perf_counter()
+            if not drawn_any or urgent(rec) or now - last >= interval:
+                drawn_any, pending = True, None
+                yield render(rec)
+                last = time.perf_counter()  # the interval counts from the end of a redraw: slow redraws thin out
+            else:
+                pending = rec
+        if pending is not None:
+            yield render(pending)
+        finished = True
+    finally:
+        if not finished and stop is not None:
+            stop.set()
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()

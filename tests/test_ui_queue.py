@@ -170,3 +170,20 @@ def test_a_scope_whose_jobs_write_different_lines_gets_the_reply_on_the_stopped_
     assert isinstance(again[0], type(gr.skip())) and again[1] == "autoencoder stopped · nothing is running"
     fresh = on_stop(request=gr.Request(session_hash="nobody"))
     assert fresh[0] == "nothing is running" and isinstance(fresh[1], type(gr.skip()))
+
+
+def test_a_repeated_stop_does_not_hold_a_second_server_thread():
+    """A script may press Stop many times: one press waits for the job, the others answer at once."""
+    import time
+
+    run, on_stop, started = _stoppable("s4", ignore_stop_for=1.0)
+    me = gr.Request(session_hash="spam")
+    thread, out = _run_in_thread(run, me)
+    assert started.wait(10)
+    first, _ = _run_in_thread(lambda request: [on_stop(request=request)], me)
+    time.sleep(0.2)  # the first press is waiting for the job's slow last step
+    t0 = time.monotonic()
+    assert on_stop(request=me) == "stopping after the current step..." and time.monotonic() - t0 < 0.5
+    first.join(10)
+    thread.join(10)
+    assert out[-1].startswith("stopped after step ")

@@ -21,7 +21,6 @@ from dataclasses import replace
 
 from labs.core import eta
 from labs.core.data import DataMissing, is_available, load_dataset
-from labs.core.errors import LabsError
 from labs.transfer.config import (OPTIMIZERS, SCRATCH, SVM_FIT_IMAGES_PER_S, TransferConfig, run_label,
                                   subset_sizes)
 from labs.transfer.freeze import apply_strategy
