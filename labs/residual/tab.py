@@ -126,6 +126,22 @@ def default_data(name: str) -> str:
     return name if is_available(name) else "digits"
 
 
+def run_panel(caps: str, go_label: str, elem: str, titles: tuple[str, str], ref: dict | None, ref_line: str,
+              stage: str) -> tuple:
+    """Part A's or B's caps note, Train / Stop, status line, and loss / accuracy plots (the reference run's curves
+    in the accuracy plot until a run draws over them): (go, stop, status, loss, accuracy)."""
+    gr.Markdown(public.caps_note(caps), visible=public.is_public(), elem_classes="labs-note")
+    with gr.Row():
+        go = gr.Button(go_label, variant="primary")
+        stop = gr.Button("Stop", variant="stop", elem_id=f"{elem}-stop")
+    status = gr.Markdown("", elem_id=f"{elem}-status")
+    with gr.Row():
+        loss = gr.Plot(plots.empty_figure(titles[0]), label="Training loss", show_label=False)
+        acc = gr.Plot(reference.first_figure(ref, titles[1], ref_line, stage), label="Test accuracy",
+                      show_label=False, elem_id=f"{elem}-acc")
+    return go, stop, status, loss, acc
+
+
 def build(tab: gr.Tab | None = None) -> None:
     """Lay out Lab 1 inside `tab` (every build() gets its gr.Tab; this one draws everything at build time)."""
     gr.Markdown(INTRO)
@@ -154,15 +170,8 @@ def build(tab: gr.Tab | None = None) -> None:
             mlp_est = gr.Markdown(mlp_note(default_mlp, m.depth, m.width, m.epochs, m.train_subset),
                                   elem_classes="labs-note", elem_id="lab1-mlp-estimate")
             ui.on_load(lambda: mlp_note(default_data("mnist"), m.depth, m.width, m.epochs, m.train_subset), mlp_est)
-            gr.Markdown(public.caps_note("mlp"), visible=public.is_public(), elem_classes="labs-note")
-            with gr.Row():
-                mlp_go = gr.Button("Train both", variant="primary")
-                mlp_stop = gr.Button("Stop", variant="stop", elem_id="lab1-mlp-stop")
-            mlp_status = gr.Markdown("", elem_id="lab1-mlp-status")
-            with gr.Row():
-                mlp_loss = gr.Plot(plots.empty_figure("Training loss"), label="Training loss", show_label=False)
-                mlp_acc = gr.Plot(reference.first_figure(mlp_ref, "Test accuracy", mlp_line, "mlp"),
-                                  label="Test accuracy", show_label=False, elem_id="lab1-mlp-acc")
+            mlp_go, mlp_stop, mlp_status, mlp_loss, mlp_acc = run_panel(
+                "mlp", "Train both", "lab1-mlp", ("Training loss", "Test accuracy"), mlp_ref, mlp_line, "mlp")
             mlp_grad = gr.Plot(plots.empty_figure("Gradient norm per layer"), label="Gradient norms", show_label=False)
             mlp_table = gr.Dataframe(figures.mlp_table(None), label="Summary", interactive=False,
                                      elem_id="lab1-mlp-table")
@@ -210,15 +219,9 @@ def build(tab: gr.Tab | None = None) -> None:
                                            s.test_subset), elem_id="lab1-sweep-estimate")
             ui.on_load(lambda: sweep_eta(default_data("cifar10"), s.architectures, s.sizes, s.epochs, s.train_subset,
                                          s.test_subset), eta_md)
-            gr.Markdown(public.caps_note("sweep"), visible=public.is_public(), elem_classes="labs-note")
-            with gr.Row():
-                cnn_go = gr.Button("Train selected runs", variant="primary")
-                cnn_stop = gr.Button("Stop", variant="stop", elem_id="lab1-sweep-stop")
-            cnn_status = gr.Markdown("", elem_id="lab1-sweep-status")
-            with gr.Row():
-                cnn_loss = gr.Plot(plots.empty_figure("Training loss per run"), label="Training loss", show_label=False)
-                cnn_acc = gr.Plot(reference.first_figure(cnn_ref, "Test accuracy per run", cnn_line, "cnn"),
-                                  label="Test accuracy", show_label=False, elem_id="lab1-sweep-acc")
+            cnn_go, cnn_stop, cnn_status, cnn_loss, cnn_acc = run_panel(
+                "sweep", "Train selected runs", "lab1-sweep", ("Training loss per run", "Test accuracy per run"),
+                cnn_ref, cnn_line, "cnn")
             cnn_depth = gr.Plot(plots.empty_figure("Test accuracy vs depth"), label="Accuracy vs depth",
                                 show_label=False)
             cnn_table = gr.Dataframe(figures.sweep_table(None), label=table_title(default_cnn), interactive=False,
