@@ -188,7 +188,7 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
     def state(epoch_next: int, **more) -> dict:
         return {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                 "ema": ema.state_dict() if ema else {}, "gen": gen.get_state(), "history": history, "step": step,
-                "epoch": epoch_next, **more}
+                "epoch": epoch_next, "epochs": config.epochs, "total_steps": total, **more}
     win_loss, win_correct, win_seen, epoch_loss, epoch_steps = 0.0, 0, 0, 0.0, 0
     win_t = t0
     last_train_loss = float("nan")

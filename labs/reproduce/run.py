@@ -8,7 +8,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from labs.core import resume
+from labs.core import eta, resume
 from labs.core.errors import LabsError
 from labs.reproduce import report, results
 from labs.reproduce.stages import STAGES, Context
@@ -97,10 +97,15 @@ def status(out: str | Path | None = None) -> list[str]:
         running = [st for st in states if "end" not in st]
         parts = [f"{done} run(s) finished"] if done else []
         for st in running:
-            at = f"epoch {st['epoch']}" + (f" + {st['i']} steps" if "i" in st else "")
+            total = f"/{st['epochs']}" if "epochs" in st else ""  # states before this field: no total
+            at = f"epoch {st['epoch']}{total}" + (f" + {st['i']} steps" if "i" in st else "")
             accs = [h["test_acc"] for h in st["history"] if "test_acc" in h]
+            left = ""
+            if "total_steps" in st:
+                seconds = eta.seconds_left(st["seconds"], st["step"], st["total_steps"])
+                left = f", {eta.format_left(seconds)} at its pace"
             parts.append(f"a run at {at} done" + (f", last test accuracy {accs[-1]:.2%}" if accs else "")
-                         + f", {st['seconds'] / 3600:.1f} h of compute so far")
+                         + f", {st['seconds'] / 3600:.1f} h of compute so far{left}")
         lines.append(f"{name}: in progress ({'; '.join(parts)})")
     return lines
 
