@@ -171,24 +171,19 @@ def fit(model: nn.Module, data: Dataset, config: TrainConfig | None = None,
         yield from saved["end"]["history"]
         yield {**saved["end"], "resumed_from_epoch": config.epochs}
         return
+    parts = {"model": model, "opt": opt, "sched": sched, "ema": ema}  # a resume state: these, the generator, ...
     mid = None  # a state saved inside an epoch: that epoch's order, where in it, and its loss so far
     if saved is not None:  # stopped before: continue where it stopped, as if it had never stopped
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["opt"])
-        sched.load_state_dict(saved["sched"])
-        if ema is not None:
-            ema.load_state_dict(saved["ema"])
+        resume.restore(saved, parts)
         gen.set_state(saved["gen"])
         history, step, start_epoch = list(saved["history"]), saved["step"], saved["epoch"]
         t0 -= saved["seconds"]
-        if "i" in saved:
-            mid = saved
+        mid = saved if "i" in saved else None
     last_save = time.perf_counter()
 
     def state(epoch_next: int, **more) -> dict:
-        return {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                "ema": ema.state_dict() if ema else {}, "gen": gen.get_state(), "history": history, "step": step,
-                "epoch": epoch_next, "epochs": config.epochs, "total_steps": total, **more}
+        return resume.snapshot(parts, gen=gen.get_state(), history=history, step=step, epoch=epoch_next,
+                               epochs=config.epochs, total_steps=total, **more)
     win_loss, win_correct, win_seen, epoch_loss, epoch_steps = 0.0, 0, 0, 0.0, 0
     win_t = t0
     last_train_loss = float("nan")

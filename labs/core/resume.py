@@ -74,6 +74,18 @@ def state_path(key: str) -> Path | None:
     return folder / f"fit-{key}.pt" if folder is not None else None
 
 
+def snapshot(parts: dict, **values) -> dict:
+    """A training state: each part's state_dict (a part that is None: {}) and the plain values."""
+    return {**{k: p.state_dict() if p is not None else {} for k, p in parts.items()}, **values}
+
+
+def restore(saved: dict, parts: dict) -> None:
+    """Load each part (model, optimiser, ...) from a `snapshot`; parts that are None are skipped."""
+    for k, p in parts.items():
+        if p is not None:
+            p.load_state_dict(saved[k])
+
+
 def save(path: Path, state: dict) -> None:
     tmp = path.with_suffix(".pt.tmp")
     torch.save(state, tmp)
