@@ -167,9 +167,10 @@ def build(tab: gr.Tab | None = None) -> None:
                     mlp_seed = gr.Number(value=m.seed, precision=0, label="Seed")
             mlp_gate = datagate.Gate(["mnist"], tab, api_name="residual_download_mnist", on_load=True)
             mlp_data_md = gr.Markdown(data_note(default_mlp), elem_classes="labs-note")
-            mlp_est = gr.Markdown(mlp_note(default_mlp, m.depth, m.width, m.epochs, m.train_subset),
-                                  elem_classes="labs-note", elem_id="lab1-mlp-estimate")
-            ui.on_load(lambda: mlp_note(default_data("mnist"), m.depth, m.width, m.epochs, m.train_subset), mlp_est)
+            mlp_first = lambda: mlp_note(default_data("mnist"), m.depth, m.width, m.epochs,  # noqa: E731
+                                         m.train_subset)
+            mlp_est = gr.Markdown(mlp_first(), elem_classes="labs-note", elem_id="lab1-mlp-estimate")
+            ui.on_load(mlp_first, mlp_est)
             mlp_go, mlp_stop, mlp_status, mlp_loss, mlp_acc = run_panel(
                 "mlp", "Train both", "lab1-mlp", ("Training loss", "Test accuracy"), mlp_ref, mlp_line, "mlp")
             mlp_grad = gr.Plot(plots.empty_figure("Gradient norm per layer"), label="Gradient norms", show_label=False)
@@ -215,10 +216,10 @@ def build(tab: gr.Tab | None = None) -> None:
                     seed = gr.Number(value=s.seed, precision=0, label="Seed")
             cnn_gate = datagate.Gate(["cifar10"], tab, api_name="residual_download", on_load=True)
             cnn_note = gr.Markdown(data_note(default_cnn), elem_classes="labs-note")
-            eta_md = gr.Markdown(sweep_eta(default_cnn, s.architectures, s.sizes, s.epochs, s.train_subset,
-                                           s.test_subset), elem_id="lab1-sweep-estimate")
-            ui.on_load(lambda: sweep_eta(default_data("cifar10"), s.architectures, s.sizes, s.epochs, s.train_subset,
-                                         s.test_subset), eta_md)
+            cnn_first = lambda: sweep_eta(default_data("cifar10"), s.architectures, s.sizes, s.epochs,  # noqa: E731
+                                          s.train_subset, s.test_subset)
+            eta_md = gr.Markdown(cnn_first(), elem_id="lab1-sweep-estimate")
+            ui.on_load(cnn_first, eta_md)
             cnn_go, cnn_stop, cnn_status, cnn_loss, cnn_acc = run_panel(
                 "sweep", "Train selected runs", "lab1-sweep", ("Training loss per run", "Test accuracy per run"),
                 cnn_ref, cnn_line, "cnn")
