@@ -83,7 +83,7 @@ def train_command(args) -> int:
     for name in ("train_subset", "test_subset"):  # before --dry-run replaces them: a bad value is still refused
         params.check_value(name, params.Interval(int, 0, None), getattr(args, name))
     check_path("out", args.out)
-    from labs.core.engine import pick_device
+    from labs.core.devices import pick_device
 
     pick_device(args.device)  # a device this machine lacks is refused before any data is loaded
     if args.dry_run:
@@ -173,7 +173,7 @@ def data_command(args) -> int:
 def speedtest_command(args) -> int:
     """Run the speed test now (even if one is stored), keep it, and say what it means for the labs' presets."""
     from labs.core import eta, speedtest
-    from labs.core.engine import pick_device
+    from labs.core.devices import pick_device
     from labs.residual.config import SweepConfig, estimate_sweep_seconds
 
     device = str(pick_device(args.device))

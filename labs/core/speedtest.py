@@ -61,7 +61,7 @@ def ensure(devices: tuple[str, ...] | None = None) -> dict[str, float]:
     if not enabled():
         return {}
     if devices is None:
-        from labs.core.engine import available_devices
+        from labs.core.devices import available_devices
 
         devices = tuple(d for d in available_devices() if d in ("cpu", "cuda"))
     done = {}

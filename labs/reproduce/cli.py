@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def reproduce_command(args) -> int:
-    from labs.core.engine import pick_device
+    from labs.core.devices import pick_device
     from labs.reproduce import report
     from labs.reproduce.run import folders, reproduce
 

@@ -44,7 +44,7 @@ def reproduce(stages: list[str] | None = None, dry: bool = False, device: str | 
     res_dir, ckpt_dir, report_path = folders(out, dry)
     ctx = Context(dry=dry, device=device, checkpoints=ckpt_dir, threads=threads)
     if threads:
-        from labs.core.engine import set_threads
+        from labs.core.devices import set_threads
         set_threads(threads)
     for name in stages:
         title, stage = STAGES[name]
@@ -111,6 +111,6 @@ def status(out: str | Path | None = None) -> list[str]:
 
 
 def _device_name(device: str | None) -> str:
-    from labs.core.engine import pick_device
+    from labs.core.devices import pick_device
 
     return str(pick_device(device))

@@ -108,7 +108,7 @@ def transfer_command(args) -> int:
     from labs.transfer.source import no_checkpoint_message, source_checkpoints
 
     from labs.core.cli import check_path
-    from labs.core.engine import pick_device
+    from labs.core.devices import pick_device
 
     check_path("out", args.out)
     cfg = build_config(args)  # the config's own rules first (a checkpoint path of at most 1,000 characters)

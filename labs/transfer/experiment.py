@@ -113,7 +113,7 @@ def plan(cfg: TransferConfig) -> list[tuple[str, str]]:
 
 def prepare_model(cfg: TransferConfig, strategy: str, num_classes: int, image_shape):
     """A fresh copy of the source network with a new head, frozen per strategy (or a new ResNet for SCRATCH)."""
-    from labs.core.engine import seed_everything
+    from labs.core.devices import seed_everything
     from labs.core.models import build_model
 
     source, meta = load_source(cfg.checkpoint, image_shape)
