@@ -92,11 +92,12 @@ def save(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def load(path: Path) -> dict | None:
-    """The saved state, or None when there is none or it cannot be read (then the run starts over)."""
+def load(path: Path, mmap: bool = False) -> dict | None:
+    """The saved state, or None when there is none or it cannot be read (then the run starts over).
+    mmap: tensors stay on disk until read (for code that reads a few numbers, e.g. `reproduce --status`)."""
     if not path.exists():
         return None
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception:  # a damaged or foreign file: train from the start and overwrite it
         return None

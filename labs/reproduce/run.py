@@ -88,7 +88,7 @@ def status(out: str | Path | None = None) -> list[str]:
             lines.append(f"{name}: produced ({res_dir.name}/{name}.json, {record['date']}, "
                          f"{results.describe(record['hardware'])}{dry})")
             continue
-        states = [resume.load(p) for p in sorted((ckpt_dir / ".state" / name).glob("fit-*.pt"))]
+        states = [resume.load(p, mmap=True) for p in sorted((ckpt_dir / ".state" / name).glob("fit-*.pt"))]
         states = [st for st in states if st is not None]
         if not states:
             lines.append(f"{name}: not started")
