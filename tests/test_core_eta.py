@@ -32,6 +32,17 @@ def test_short_runs_and_a_damaged_file_change_nothing(cache):
     assert eta.block_rate("cuda") == eta.TRAIN_IMAGES_PER_S["cuda"] * eta.RESNET77_BLOCKS
 
 
+def test_a_long_run_s_time_left_follows_its_recent_pace():
+    """A run resumed across sessions: 10 s per epoch at first (a busy machine), 4 s per epoch for the last five
+    points; 20 of 40 epochs done -> 20 x 4 s left, not 20 x its average."""
+    points = [(e, 10.0 * e) for e in range(1, 11)] + [(e, 100.0 + 4.0 * (e - 10)) for e in range(11, 21)]
+    assert eta.recent_seconds_left(points, 40) == pytest.approx(80.0)
+    assert eta.recent_seconds_left(points, 40, window=len(points)) == pytest.approx(20 * (140 - 10) / 19)
+    assert eta.recent_seconds_left(points[:1], 40) == pytest.approx(390.0)  # one point: the pace so far
+    assert eta.recent_seconds_left(points, 15) == 0.0
+    assert eta.recent_seconds_left([], 40) != eta.recent_seconds_left([], 40)  # nan: "measuring"
+
+
 def test_time_left_is_computed_and_worded_once_for_every_lab():
     assert eta.seconds_left(10.0, 5, 20) == pytest.approx(30.0)
     assert eta.seconds_left(10.0, 25, 20) == 0.0

@@ -167,4 +167,4 @@ def test_status_reads_how_far_a_stage_in_progress_got(tmp_path, monkeypatch):
     line = next(x for x in status(tmp_path) if x.startswith("transfer:"))
     assert line.startswith("transfer: in progress (1 run(s) finished; a run at epoch 1/2 + 8 steps done, last test "
                            "accuracy ") and re.search(r"h of compute so far, (less than 1 s|about \d+ s) left at its "
-                                                      r"pace\)$", line)
+                                                      r"recent pace\)$", line)

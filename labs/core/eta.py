@@ -165,6 +165,19 @@ def seconds_left(seconds: float, step: int, total: int) -> float:
     return seconds / step * max(total - step, 0) if step > 0 else float("nan")
 
 
+def recent_seconds_left(points: list[tuple[float, float]], total: float, window: int = 5) -> float:
+    """Seconds left of a long run from its (progress, seconds) points, e.g. (epoch, seconds) of its evaluations:
+    at the pace of its last `window` points, not of its whole life (a run resumed across sessions went as fast
+    as each machine was idle or busy then); the pace so far while it has fewer than two points."""
+    if not points:
+        return float("nan")
+    recent = points[-window:]
+    (p0, s0), (p1, s1) = recent[0], recent[-1]
+    if p1 > p0:
+        return (s1 - s0) / (p1 - p0) * max(total - p1, 0)
+    return seconds_left(s1, p1, total)
+
+
 def format_left(seconds: float | None) -> str:
     """The one wording of time left in every running status: 'about 12 s left', 'less than 1 s left', or
     'time left: measuring…' while no speed is known yet."""

@@ -101,9 +101,11 @@ def status(out: str | Path | None = None) -> list[str]:
             at = f"epoch {st['epoch']}{total}" + (f" + {st['i']} steps" if "i" in st else "")
             accs = [h["test_acc"] for h in st["history"] if "test_acc" in h]
             left = ""
-            if "total_steps" in st:
-                seconds = eta.seconds_left(st["seconds"], st["step"], st["total_steps"])
-                left = f", {eta.format_left(seconds)} at its pace"
+            if "total_steps" in st:  # at the pace of its last epochs (epoch units; the current one's steps too)
+                now = st["step"] * st["epochs"] / max(st["total_steps"], 1)
+                points = [(h["epoch"], h["seconds"]) for h in st["history"]] + [(now, st["seconds"])]
+                seconds = eta.recent_seconds_left(points, st["epochs"])
+                left = f", {eta.format_left(seconds)} at its recent pace"
             parts.append(f"a run at {at} done" + (f", last test accuracy {accs[-1]:.2%}" if accs else "")
                          + f", {st['seconds'] / 3600:.1f} h of compute so far{left}")
         lines.append(f"{name}: in progress ({'; '.join(parts)})")

@@ -40,13 +40,16 @@ def _final(end: dict) -> dict:
     return {k: end[k] for k in keep if k in end}
 
 
-def _progress(label: str, rec: dict, epochs: int) -> dict:
-    """'ResNet[7,7]: epoch 18/80, test accuracy 71.54% (14536 s; about 14 h left)': the run's time left at its pace so
-    far (a resumed run's pace includes its earlier sessions)."""
+def _progress(label: str, rec: dict, epochs: int, paces: dict[str, list]) -> dict:
+    """'ResNet[7,7]: epoch 18/80, test accuracy 71.54% (14536 s; about 4 h left)': the run's time left at the pace
+    of its last few epochs (`paces` keeps each label's (epoch, seconds) points; seconds count compute only, so a
+    resumed run continues its own clock)."""
     from labs.core import eta
 
+    points = paces.setdefault(label, [])
+    points.append((rec["epoch"], rec["seconds"]))
     acc = f", test accuracy {rec['test_acc']:.2%}" if "test_acc" in rec else f", test loss {rec['test_loss']:.4f}"
-    left = eta.format_left(eta.seconds_left(rec["seconds"], rec["epoch"], epochs))
+    left = eta.format_left(eta.recent_seconds_left(points, epochs))
     text = f"{label}: epoch {rec['epoch']:g}/{epochs}{acc} ({rec['seconds']:.0f} s; {left})"
     return {"kind": "progress", "text": text}
 
@@ -69,12 +72,13 @@ def mlp(ctx: Context):
         cfg = mlp_config("full", optimizer=opt, **over)
         configs[opt] = asdict(cfg)
         ratio, pair_seconds = {}, 0.0
+        paces: dict[str, list] = {}
         for rec in run_mlp_comparison(cfg, device=ctx.device):
             if rec["kind"] == "step" and rec["step"] == 1 and rec.get("grad_norms"):
                 v = rec["grad_norms"]["values"]
                 ratio[rec["run"]] = v[0] / v[-1] if v[-1] else float("nan")
             elif rec["kind"] == "eval":
-                yield _progress(f"{rec['run']} ({OPT_TITLES[opt]})", rec, cfg.epochs)
+                yield _progress(f"{rec['run']} ({OPT_TITLES[opt]})", rec, cfg.epochs, paces)
             elif rec["kind"] == "end":
                 accs = [h["test_acc"] for h in rec["history"]]
                 runs.append({"name": f"{rec['run']}, {OPT_TITLES[opt]}", "curves": _curves(rec["history"]),
@@ -118,11 +122,12 @@ def cnn(ctx: Context):
     over = dict(dataset="digits", epochs=1, train_subset=64, test_subset=64, batch_size=32) if ctx.dry else {}
     cfg = sweep_config("full", **over)
     runs, table, params, seconds = [], [], {}, 0.0
+    paces: dict[str, list] = {}
     for rec in run_sweep(cfg, device=ctx.device):
         if rec["kind"] == "start":
             params[rec["run"]] = rec["params"]
         elif rec["kind"] == "eval":
-            yield _progress(rec["run"], rec, cfg.epochs)
+            yield _progress(rec["run"], rec, cfg.epochs, paces)
         elif rec["kind"] == "end":
             arch, size = rec["run"].split()
             runs.append({"name": rec["run"], "curves": _curves(rec["history"]), "final": _final(rec)})
@@ -167,11 +172,12 @@ def _train_and_save(label: str, args: dict, out: Path, ctx: Context, command: st
     from labs.core.recipes import train_and_save
 
     start, end, saved = {}, {}, None
+    paces: dict[str, list] = {}
     for rec in train_and_save(**args, out=out, device=ctx.device, command=command):
         if rec["kind"] == "start":
             start = rec
         elif rec["kind"] == "eval":
-            yield _progress(label, rec, args["train"].epochs)
+            yield _progress(label, rec, args["train"].epochs, paces)
         elif rec["kind"] == "end":
             end = rec
         elif rec["kind"] == "saved":

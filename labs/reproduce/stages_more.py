@@ -50,11 +50,11 @@ def transfer(ctx: Context):
     table = [{"Strategy": "Linear SVM on frozen features", "Optimizer": f"LinearSVC (C={svm['c']:g})",
               "Test Accuracy": svm["test_acc"], "Trainable Params": (svm["feature_dim"] + 1) * round(1 / svm["chance"]),
               "Time (s)": seconds}]
-    runs, curves = [], {}
+    runs, curves, paces = [], {}, {}
     for rec in run_finetune(cfg, device=ctx.device):
         if rec["kind"] == "eval":
             curves.setdefault(rec["run"], []).append(rec)
-            yield _progress(rec["run"], rec, cfg.epochs)
+            yield _progress(rec["run"], rec, cfg.epochs, paces)
         elif rec["kind"] == "row":
             row = rec["row"]
             table.append({k: row[k] for k in ("Strategy", "Optimizer", "Test Accuracy", "Trainable Params",
