@@ -32,6 +32,17 @@ def test_short_runs_and_a_damaged_file_change_nothing(cache):
     assert eta.block_rate("cuda") == eta.TRAIN_IMAGES_PER_S["cuda"] * eta.RESNET77_BLOCKS
 
 
+def test_runs_inside_unrecorded_keep_no_speed(cache):
+    with eta.unrecorded():
+        eta.observe(15, 1500, 10)
+        with eta.unrecorded():
+            eta.observe_rate("mlp-mnist", 100, 10)
+        eta.observe_rate("mlp-mnist", 100, 10)  # still inside the outer one
+    assert not eta.calibrated("cpu") and eta.measured_rate("mlp-mnist") is None
+    eta.observe(15, 1500, 10)
+    assert eta.block_rate("cpu") == pytest.approx(15 * 150)
+
+
 def test_a_long_run_s_time_left_follows_its_recent_pace():
     """A run resumed across sessions: 10 s per epoch at first (a busy machine), 4 s per epoch for the last five
     points; 20 of 40 epochs done -> 20 x 4 s left, not 20 x its average."""

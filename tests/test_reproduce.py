@@ -140,6 +140,24 @@ def test_cli_reproduce_one_stage_and_bad_input(tmp_path, capsys):
     assert "run `python -m labs reproduce --stage reference` first" in capsys.readouterr().err
 
 
+def test_reproduce_keeps_no_speed_for_the_page_s_estimates(tmp_path, monkeypatch):
+    """A stage's runs (background, hours, resumed, niced) do not calibrate the page's estimates (labs.core.eta)."""
+    from labs.core import eta
+    from labs.reproduce import stages
+
+    def fake(ctx):
+        eta.observe(15, 1500, 10)  # what a finished training run inside a stage does
+        eta.observe_rate("mlp-mnist", 100, 10)
+        yield {"kind": "progress", "text": "trained"}
+
+    monkeypatch.setitem(stages.STAGES, "fake", ("A stage that trains", fake))
+    monkeypatch.setenv("LABS_SPEED_FILE", str(tmp_path / "speed.json"))
+    assert [r["kind"] for r in reproduce(["fake"], out=tmp_path)] == ["stage", "progress", "done"]
+    assert not eta.calibrated("cpu") and eta.measured_rate("mlp-mnist") is None
+    eta.observe(15, 1500, 10)  # outside a reproduction: kept
+    assert eta.calibrated("cpu")
+
+
 def test_status_reads_how_far_a_stage_in_progress_got(tmp_path, monkeypatch):
     """`reproduce --status` reads the resume states: finished runs, the epoch and step a running one reached."""
     import threading

@@ -13,6 +13,7 @@ seconds' speed test (labs.core.speedtest, run by app.py once per machine) stands
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -48,11 +49,28 @@ def _key(kind: str, device) -> str:
     return f"{kind}:{'cuda' if str(device).startswith('cuda') else 'cpu'}"
 
 
+_UNRECORDED = 0  # > 0 inside `unrecorded()`
+
+
+@contextlib.contextmanager
+def unrecorded():
+    """Runs inside keep no speed: `python -m labs reproduce`'s hours-long background runs, resumed across
+    sessions at a low priority beside other work, measure how busy the machine was, not what a run on the
+    page takes (its 10-epoch MLP stage, starved by a test suite, recorded 142 units/s against 2,300-3,700 for
+    the same pair run from the page or the CLI on an idle machine)."""
+    global _UNRECORDED
+    _UNRECORDED += 1
+    try:
+        yield
+    finally:
+        _UNRECORDED -= 1
+
+
 def observe_rate(kind: str, units: float, seconds: float, device: str = "cpu") -> None:
     """Keep the speed (units of work per second) a finished run of `kind` measured on this machine. Labs whose
     work this module's unit does not describe (Lab 1's MLPs: multiply-adds) keep their own kinds here.
-    Runs shorter than 2 s say little and are ignored."""
-    if seconds < 2 or units <= 0:
+    Runs shorter than 2 s say little and are ignored, and so are runs inside `unrecorded()`."""
+    if seconds < 2 or units <= 0 or _UNRECORDED:
         return
     key = _key(kind, device)
     with _LOCK:

@@ -55,7 +55,7 @@ def reproduce(stages: list[str] | None = None, dry: bool = False, device: str | 
         yield {"kind": "stage", "stage": name, "title": title}
         state = ckpt_dir / ".state" / name  # per-epoch resume state: model weights, kept with the checkpoints
         result = None
-        with resume.into(state):
+        with resume.into(state), eta.unrecorded():  # a background job's speed is not the page's (eta)
             for rec in stage(ctx):
                 if stop is not None and stop.is_set():
                     return
