@@ -46,6 +46,6 @@ def view(record: dict | None, line: str = "") -> tuple[str, pd.DataFrame]:
                              for r in SEED_ROWS])
         return f"{line or reference.missing_line('transfer')}. Until then, the seed's table (full CIFAR-100):", seed
     notes = " ".join(record.get("notes", []))
-    text = (f"**Table: {label(record)}**, `{record['command']}`; green bars in the chart below. The seed's SVM row: "
+    text = (f"**Table: {label(record)}**, `{record['command']}`; green bars in the chart above. The seed's SVM row: "
             f"{SEED_SVM_ACC:.1%}." + (f" {notes}" if notes else ""))
     return text, results_table(record["table"])

@@ -259,7 +259,8 @@ def build(tab: gr.Tab | None = None) -> None:
     ref_text, ref_table = reference.view(ref_record, ref_line)
     gr.Markdown(ref_text, elem_classes=["labs-note"], elem_id="transfer-reference-note")
     gr.Dataframe(ref_table, interactive=False, show_label=False, elem_id="transfer-reference-table")
-    with gr.Accordion("The seed's table (full CIFAR-100)", open=False, elem_id="transfer-seed-accordion"):
+    with gr.Accordion("The seed's table (full CIFAR-100)", open=False, elem_id="transfer-seed-accordion",
+                      visible=ref_record is not None):  # without a reference the table above is the seed's
         gr.Dataframe(results_table(SEED_RESULTS).drop(columns=["Time (s)"]), interactive=False,
                      elem_id="transfer-seed-table")
 
