@@ -16,6 +16,7 @@ from labs.core import params
 from labs.core.errors import LabsError
 
 UI_INTERVAL = 0.4  # seconds between live redraws: fast enough to watch, cheap enough not to slow training
+REDRAW_SHARE = 0.2  # at most this share of a live run's time goes to redraws (Lab 1 A's cost ~0.3 s each on 2 cores)
 
 
 def config(cls, **form):
@@ -58,7 +59,9 @@ def on_load(fn: Callable[[], object], output: gr.components.Component) -> None:
 def stream(records: Iterable[dict], render: Callable[[dict], object], fold: Callable[[dict], None] | None = None,
            urgent: Callable[[dict], bool] | None = None, stop: threading.Event | None = None,
            interval: float = UI_INTERVAL):
-    """Drive an experiment generator, redrawing at most every `interval` seconds.
+    """Drive an experiment generator, redrawing at most every `interval` seconds, and less often when a redraw
+    is slow: the pause after one is at least REDRAW_SHARE's inverse times what it cost (building the figures
+    and Gradio sending them, while the experiment waits), so redraws take at most that share of a live run.
 
     fold(rec) sees every record (to accumulate a view); render(rec) returns the handler's outputs and
     runs for the first record, for every record urgent(rec) marks (default: "eval" and "end" kinds,
@@ -66,17 +69,18 @@ def stream(records: Iterable[dict], render: Callable[[dict], object], fold: Call
     `stop` is set so that the work behind the generator ends at its next check.
     """
     urgent = urgent or (lambda rec: rec.get("kind") in ("eval", "end", "done"))
-    last, pending, drawn_any = 0.0, None, False
+    last, gap, pending, drawn_any = 0.0, interval, None, False
     finished = False
     try:
         for rec in records:
             if fold is not None:
                 fold(rec)
             now = time.perf_counter()
-            if not drawn_any or urgent(rec) or now - last >= interval:
+            if not drawn_any or urgent(rec) or now - last >= gap:
                 drawn_any, pending = True, None
                 yield render(rec)
-                last = time.perf_counter()  # the interval counts from the end of a redraw: slow redraws thin out
+                last = time.perf_counter()  # the pause counts from the end of a redraw
+                gap = max(interval, (last - now) * (1 - REDRAW_SHARE) / REDRAW_SHARE)
             else:
                 pending = rec
         if pending is not None:

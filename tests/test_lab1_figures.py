@@ -83,7 +83,7 @@ def test_mlp_view_figures_and_status_with_time_left():
 
     loss, acc, grads = figures.mlp_figures(view)
     assert [t.name for t in loss.data] == ["MLP-3", "ResidualMLP-3"]
-    assert list(loss.data[1].x) == [1, 11] and list(loss.data[1].y) == [2.2, 0.8]
+    assert list(loss.data[1].x) == [0.1, 1.1] and list(loss.data[1].y) == [2.2, 0.8]  # per epoch, as accuracy
     assert loss.layout.yaxis.type == "log"
     assert [t.name for t in acc.data] == ["MLP-3", "ResidualMLP-3"]
     assert list(acc.data[0].x) == [1.0, 2.0] and list(acc.data[0].y) == [0.30, 0.40]
@@ -105,6 +105,8 @@ def test_the_loss_plot_is_readable():
 def test_log_ticks_cover_the_data():
     assert figures.log_ticks([0.03, 0.4])[1] == ["0.02", "0.05", "0.1", "0.2", "0.5", "1"]
     assert figures.log_ticks([]) == ([], [])
+    assert figures.log_ticks([0.03, 4.0])[1] == ["0.03", "0.1", "0.3", "1", "3", "10"]  # 3 decades
+    assert figures.log_ticks([0.0019, 4.5])[1] == ["0.001", "0.01", "0.1", "1", "10"]  # the MLP reference's span
 
 
 def test_mlp_table_shows_the_early_gradient_ratio_and_final_numbers_of_finished_runs_only():

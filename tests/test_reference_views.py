@@ -27,7 +27,7 @@ def _record(stage: str, config: dict, runs: list, table: list, seed_table: list 
 
 def _curve(accs):
     return [{"epoch": i + 1, "step": 10 * (i + 1), "seconds": float(i), "test_acc": a, "test_loss": 1.0,
-             "train_loss": 1.0} for i, a in enumerate(accs)]
+             "train_loss": 2.3 / (i + 1) ** 2} for i, a in enumerate(accs)]
 
 
 def records() -> dict[str, dict]:
@@ -102,8 +102,9 @@ def test_lab1_live_curves_draw_over_thin_grey_reference_ones(results_dir):
 
     record = reference.load("cnn")[0]
     live = plots.curves({"ResNet Small": ([1], [0.3])}, "Test accuracy per run", "epoch", "test accuracy")
-    loss, acc, third = reference.with_reference(("loss", live, "depth"), record)
-    assert (loss, third) == ("loss", "depth")
+    live_loss = plots.curves({"ResNet Small": ([1], [1.5])}, "Training loss per run", "epoch", "train loss")
+    loss, acc, third = reference.with_reference((live_loss, live, "depth"), record)
+    assert third == "depth" and [d.name for d in loss.data][-1] == "ResNet Small" and len(loss.data) == 7
     assert [d.name for d in acc.data] == [f"reference: {r['name']}" for r in record["runs"]] + ["ResNet Small"]
     under = acc.data[0]
     assert under.line.color in reference.GREYS and under.line.width < 2 and under.line.dash in ("dot", "dash")
@@ -111,10 +112,35 @@ def test_lab1_live_curves_draw_over_thin_grey_reference_ones(results_dir):
     assert len(waiting.data) == 6 and "waiting for the first test point" in waiting.layout.title.text
     assert reference.overlay(live, None) is live
     (data,) = reference.datasets(record["config"])  # a run on another data set is not drawn over this reference
-    assert len(reference.with_reference(("loss", live, "depth"), record, data)[1].data) == len(acc.data)
-    other = reference.with_reference(("loss", live, "depth"), record, "svhn" if data != "svhn" else "digits")[1]
-    assert [d.name for d in other.data] == ["ResNet Small"]
+    assert len(reference.with_reference((live_loss, live, "depth"), record, data)[1].data) == len(acc.data)
+    other = reference.with_reference((live_loss, live, "depth"), record, "svhn" if data != "svhn" else "digits")
+    assert [d.name for d in other[1].data] == ["ResNet Small"] and [d.name for d in other[0].data] == ["ResNet Small"]
     assert reference.datasets({"sgd": {"dataset": "mnist"}, "adam": {"dataset": "mnist", "lr": 1}}) == {"mnist"}
+
+
+def test_lab1_loss_plots_draw_the_reference_training_loss_too(results_dir):
+    """The seed's phenomena are in the training loss as much as in test accuracy: the loss plot shows the
+    reference runs' per-epoch train loss from the first view, and keeps them (grey) under a live run."""
+    from labs.core import plots
+    from labs.residual import reference
+
+    record = reference.load("mlp")[0]
+    losses = [[c["train_loss"] for c in r["curves"]] for r in record["runs"]]
+    fig = reference.first_figure(record, "Training loss", stage="mlp", metric="train_loss", log_y=True)
+    assert [list(d.y) for d in fig.data] == losses and fig.layout.yaxis.title.text == "train loss"
+    assert fig.layout.yaxis.type == "log" and min(fig.layout.yaxis.tickvals) <= 2.5 * min(min(v) for v in losses)
+    assert "reference run (full data" in fig.layout.title.text.replace("<br>", " ")
+    live = plots.curves({"MLP-16": ([0.5, 1.0], [50.0, 40.0])}, "Training loss", "epoch", "train loss", log_y=True)
+    loss, acc, _ = reference.with_reference((live, plots.empty_figure("Test accuracy"), None), record, log_loss=True)
+    assert [d.name for d in loss.data] == [f"reference: {r['name']}" for r in record["runs"]] + ["MLP-16"]
+    assert loss.data[0].line.color in reference.GREYS and loss.layout.yaxis.type == "log"
+    ticks = list(loss.layout.yaxis.tickvals)  # labels the live curve (40-50) and the reference ones below it
+    assert max(ticks) >= 40 and min(ticks) <= 2.5 * min(min(v) for v in losses)
+    assert len(acc.data) == len(record["runs"])  # the accuracy plot still gets its own curves
+    cnn = reference.first_figure(reference.load("cnn")[0], "Training loss per run", metric="train_loss")
+    assert cnn.layout.yaxis.type != "log" and len(cnn.data) == len(reference.load("cnn")[0]["runs"])
+    assert reference.first_figure(None, "Training loss", "line", metric="train_loss").layout.annotations[0].text \
+        == "press the button to start"  # without a file the loss plot just waits (the accuracy plot says why)
 
 
 def test_lab1_without_a_file_shows_the_seed_table_and_the_command(no_results):

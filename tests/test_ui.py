@@ -84,6 +84,30 @@ def test_stream_throttles_but_draws_first_urgent_and_last_records():
     assert len(folded) == 52  # every record reaches fold, drawn or not
 
 
+def test_slow_redraws_thin_out_to_a_fifth_of_the_time():
+    """A redraw that costs 50 ms is followed by at least 200 ms without one (REDRAW_SHARE 0.2), whatever the
+    interval; urgent records are still drawn at once."""
+    from labs import ui_handlers
+
+    def records():
+        for i in range(40):  # a record every 10 ms or more
+            time.sleep(0.01)
+            yield {"kind": "step", "i": i}
+        yield {"kind": "eval", "i": 40}
+
+    starts = []
+
+    def render(rec):
+        starts.append(time.perf_counter())
+        time.sleep(0.05)
+        return rec["i"]
+
+    assert ui_handlers.REDRAW_SHARE == 0.2
+    drawn = list(ui.stream(records(), render=render, interval=0))
+    assert drawn[0] == 0 and drawn[-1] == 40 and len(drawn) < 10, drawn  # interval 0 alone: every record
+    assert all(b - a >= 0.25 for a, b in zip(starts, starts[1:-1])), starts  # 50 ms drawing + >= 200 ms not
+
+
 def test_stream_sets_stop_when_the_page_cancels_and_closes_the_experiment():
     stop = threading.Event()
     closed = []

@@ -45,12 +45,14 @@ def _hint(view: RunsView | None, waiting: str) -> str:
 
 
 def log_ticks(values) -> tuple[list[float], list[str]]:
-    """Ticks 1, 2, 5 per decade spanning `values`, written out in full ('0.5', not a bare '5')."""
+    """Ticks spanning `values`, written out in full ('0.5', not a bare '5'): 1, 2, 5 per decade over up to two
+    decades, 1 and 3 over three, 1 beyond (a live loss under the reference runs' spans four: 11 labels crowd)."""
     vals = [v for v in values if v > 0 and math.isfinite(v)]
     if not vals:
         return [], []
     lo, hi = math.floor(math.log10(min(vals))), math.ceil(math.log10(max(vals)))
-    ticks = [m * 10.0 ** k for k in range(lo, hi + 1) for m in (1, 2, 5)]
+    mults = (1, 2, 5) if hi - lo <= 2 else (1, 3) if hi - lo == 3 else (1,)
+    ticks = [m * 10.0 ** k for k in range(lo, hi + 1) for m in mults]
     ticks = [round(t, 12) for t in ticks if min(vals) / 2.5 <= t <= max(vals) * 2.5]
     return ticks, [f"{t:g}" for t in ticks]
 
@@ -66,11 +68,11 @@ def _readable(fig: go.Figure, legend_rows: int = 1) -> go.Figure:
 
 
 def mlp_figures(view: MLPView | None):
-    """(train loss vs step, test accuracy vs epoch, gradient-norm heatmap)."""
+    """(train loss vs epoch, test accuracy vs epoch, gradient-norm heatmap vs step)."""
     runs = _runs(view)
-    loss_series = {_name(r): (r.steps, r.train_loss) for r in runs if r.steps}
+    loss_series = {_name(r): (r.step_epoch, r.train_loss) for r in runs if r.steps}
     if loss_series:
-        loss = plots.curves(loss_series, "Training loss", "step", "train loss (log scale)", log_y=True)
+        loss = plots.curves(loss_series, "Training loss", "epoch", "train loss (log scale)", log_y=True)
         tickvals, ticktext = log_ticks(v for _, ys in loss_series.values() for v in ys)
         loss.update_yaxes(tickmode="array", tickvals=tickvals, ticktext=ticktext)
         _readable(_mark_stopped(loss, runs))

@@ -1,7 +1,7 @@
 """Lab 1's reference runs (results/mlp.json, results/cnn.json from `python -m labs reproduce`) as the tab shows
-them: the test-accuracy curves of every run and the table, labelled "reference run (full data, N epochs,
-hardware)"; under a live run the same curves stay as thin grey dashed lines. Without the file: the seed's
-table and the line saying how to produce it. Pure functions of a results record (or None); no torch.
+them: the test-accuracy and training-loss curves of every run and the table, labelled "reference run (full
+data, N epochs, hardware)"; under a live run the same curves stay as thin grey dashed lines. Without the file:
+the seed's table and the line saying how to produce it. Pure functions of a results record (or None); no torch.
 """
 
 from __future__ import annotations
@@ -71,11 +71,15 @@ def _dash(name: str) -> str:
     return "dot" if name.startswith(("MLP", "PlainCNN")) else "dash"
 
 
-def traces(record: dict | None, muted: bool) -> list[go.Scatter]:
-    """Test accuracy per epoch of every reference run; muted: thin grey dashed lines for under a live run."""
+YAXIS = {"test_acc": "test accuracy", "train_loss": "train loss"}  # what a reference curve can draw
+
+
+def traces(record: dict | None, muted: bool, metric: str = "test_acc") -> list[go.Scatter]:
+    """`metric` ("test_acc" or "train_loss", the epoch's mean) per epoch of every reference run; muted: thin grey
+    dashed lines for under a live run."""
     out = []
     for i, run in enumerate((record or {}).get("runs", [])):
-        pts = [(c["epoch"], c["test_acc"]) for c in run["curves"] if c.get("test_acc") is not None]
+        pts = [(c["epoch"], c[metric]) for c in run["curves"] if c.get(metric) is not None]
         if not pts:
             continue
         color = GREYS[i % len(GREYS)] if muted else plots.PALETTE[i % len(plots.PALETTE)]
@@ -86,37 +90,51 @@ def traces(record: dict | None, muted: bool) -> list[go.Scatter]:
     return out
 
 
-def first_figure(record: dict | None, title: str, line: str = "", stage: str = "cnn") -> go.Figure:
-    """The accuracy plot before any run: the reference curves, or a plot that says why there are none."""
-    if record is None or not traces(record, False):
-        said = (line or reference.missing_line(stage)).replace("`", "").replace(": ", ":<br>", 1)
-        return plots.empty_figure(title, f"{said}<br>press the button to train")  # lines: the plot is half a page wide
-    fig = go.Figure(traces(record, False))
-    text, top = reference.title(title, label(record))
-    plots._layout(fig, text, "epoch", "test accuracy", 380 + top)
-    fig.update_yaxes(tickformat=".0%")
-    fig.update_layout(showlegend=True, margin=dict(t=top, b=110), title=dict(font=dict(size=12)),
-                      legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"))
+def _yaxis(fig: go.Figure, metric: str, log_y: bool) -> go.Figure:
+    """Percent ticks for accuracy; a log loss axis gets ticks spanning every curve drawn (live and reference)."""
+    from labs.residual.figures import log_ticks
+
+    if metric == "test_acc":
+        fig.update_yaxes(tickformat=".0%")
+    elif log_y:
+        vals, text = log_ticks(y for d in fig.data for y in (d.y or ()))
+        fig.update_yaxes(type="log", tickmode="array", tickvals=vals, ticktext=text)
     return fig
 
 
-def overlay(fig: go.Figure, record: dict | None) -> go.Figure:
-    """A live accuracy plot with the reference curves under it (thin grey dashed); before the live run's first
-    test point, the reference curves alone under the live plot's title and what it waits for."""
-    under = traces(record, True)
+def first_figure(record: dict | None, title: str, line: str = "", stage: str = "cnn", metric: str = "test_acc",
+                 log_y: bool = False) -> go.Figure:
+    """A plot before any run: the reference curves of `metric`, or a plot that says why there are none (the
+    accuracy plot names the command that produces them; the loss plot just waits for a run)."""
+    if record is None or not traces(record, False, metric):
+        if metric != "test_acc":
+            return plots.empty_figure(title)
+        said = (line or reference.missing_line(stage)).replace("`", "").replace(": ", ":<br>", 1)
+        return plots.empty_figure(title, f"{said}<br>press the button to train")  # lines: the plot is half a page wide
+    fig = go.Figure(traces(record, False, metric))
+    text, top = reference.title(title, label(record))
+    plots._layout(fig, text, "epoch", YAXIS[metric], 380 + top)
+    fig.update_layout(showlegend=True, margin=dict(t=top, b=110), title=dict(font=dict(size=12)),
+                      legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"))
+    return _yaxis(fig, metric, log_y)
+
+
+def overlay(fig: go.Figure, record: dict | None, metric: str = "test_acc", log_y: bool = False) -> go.Figure:
+    """A live plot of `metric` with the reference curves under it (thin grey dashed); before the live run's
+    first point, the reference curves alone under the live plot's title and what it waits for."""
+    under = traces(record, True, metric)
     if not under:
         return fig
     if not fig.data:  # the empty live plot: its hint becomes part of the title
         hint = next((a.text for a in fig.layout.annotations), "")
         fig = go.Figure(under)
         text, top = reference.title(f"{hint}; under it:", label(record))
-        plots._layout(fig, text, "epoch", "test accuracy", 380 + top)
-        fig.update_yaxes(tickformat=".0%")
+        plots._layout(fig, text, "epoch", YAXIS[metric], 380 + top)
         fig.update_layout(title=dict(font=dict(size=12)), margin=dict(t=top), showlegend=True)
-        return fig
+        return _yaxis(fig, metric, log_y)
     fig = go.Figure(data=[*under, *fig.data], layout=fig.layout)
     fig.update_layout(showlegend=True)
-    return fig
+    return _yaxis(fig, metric, log_y) if metric != "test_acc" else fig
 
 
 def load(stage: str) -> tuple[dict | None, str]:
@@ -132,10 +150,11 @@ def datasets(config) -> set[str]:
     return set()
 
 
-def with_reference(figs: tuple, record: dict | None, dataset: str | None = None) -> tuple:
-    """(loss, accuracy, third) of a live run with the reference curves under its accuracy plot; a live run on
-    another data set than the reference's (digits under an MNIST reference) is drawn alone."""
+def with_reference(figs: tuple, record: dict | None, dataset: str | None = None, log_loss: bool = False) -> tuple:
+    """(loss, accuracy, third) of a live run with the reference curves under its loss and accuracy plots (both
+    per epoch; log_loss: the loss plot's log axis gets ticks for them too); a live run on another data set than
+    the reference's (digits under an MNIST reference) is drawn alone."""
     loss, acc, third = figs
     if record is not None and dataset is not None and dataset not in datasets(record.get("config")):
         record = None
-    return loss, overlay(acc, record), third
+    return overlay(loss, record, "train_loss", log_loss), overlay(acc, record), third

@@ -42,7 +42,7 @@ def train_mlp(dataset, depth, width, epochs, lr, batch_size, train_subset, seed,
     view, ref = figures.MLPView(), reference.load("mlp")[0]  # the reference curves stay under the live ones
     with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_mlp_comparison(cfg, stop),
-                             lambda _: (*reference.with_reference(figures.mlp_figures(view), ref, cfg.dataset),
+                             lambda _: (*reference.with_reference(figures.mlp_figures(view), ref, cfg.dataset, log_loss=True),
                                         figures.mlp_table(view), view.status),
                              fold=view.add, stop=stop)
 
@@ -129,14 +129,15 @@ def default_data(name: str) -> str:
 def run_panel(caps: str, go_label: str, elem: str, titles: tuple[str, str], ref: dict | None, ref_line: str,
               stage: str) -> tuple:
     """Part A's or B's caps note, Train / Stop, status line, and loss / accuracy plots (the reference run's curves
-    in the accuracy plot until a run draws over them): (go, stop, status, loss, accuracy)."""
+    in both plots until a run draws over them): (go, stop, status, loss, accuracy)."""
     gr.Markdown(public.caps_note(caps), visible=public.is_public(), elem_classes="labs-note")
     with gr.Row():
         go = gr.Button(go_label, variant="primary")
         stop = gr.Button("Stop", variant="stop", elem_id=f"{elem}-stop")
     status = gr.Markdown("", elem_id=f"{elem}-status")
     with gr.Row():
-        loss = gr.Plot(plots.empty_figure(titles[0]), label="Training loss", show_label=False)
+        loss = gr.Plot(reference.first_figure(ref, titles[0], ref_line, stage, "train_loss", log_y=stage == "mlp"),
+                       label="Training loss", show_label=False, elem_id=f"{elem}-loss")
         acc = gr.Plot(reference.first_figure(ref, titles[1], ref_line, stage), label="Test accuracy",
                       show_label=False, elem_id=f"{elem}-acc")
     return go, stop, status, loss, acc
