@@ -62,8 +62,8 @@ def view(stage: str, record: dict | None, line: str = "") -> tuple[str, pd.DataF
     columns = MLP_COLUMNS if stage == "mlp" else CNN_COLUMNS
     seed_text = "; ".join(", ".join(reference.cell(k, v) for k, v in r.items() if k != "Optimizer") for r in seed)
     notes = " ".join(record.get("notes", []))
-    text = (f"**Table: {label(record)}**, `{record['command']}`. The accuracy plot draws its curves (thin dashed "
-            f"lines under a run of yours). The seed: {seed_text}." + (f" {notes}" if notes else ""))
+    text = (f"**Table: {label(record)}**, `{record['command']}`. The loss and accuracy plots draw its curves (thin "
+            f"grey lines under a run of yours). The seed: {seed_text}." + (f" {notes}" if notes else ""))
     return text, table(record["table"], columns)
 
 
