@@ -140,6 +140,41 @@ def test_cli_reproduce_one_stage_and_bad_input(tmp_path, capsys):
     assert "run `python -m labs reproduce --stage reference` first" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_odin_stage_keeps_each_finished_pass_and_a_rerun_skips_it(dry, tmp_path, monkeypatch):
+    """The odin stage's scores live in memory: each (OOD set, ε scale) pass's summary is kept in the resume
+    folder, so a process killed in the middle of the stage does not compute its finished passes again."""
+    from labs.core import resume
+    from labs.ood import experiment
+    from labs.reproduce import stages_more
+    from labs.reproduce.stages import Context
+
+    out, _ = dry
+    ctx = Context(dry=True, device=None, checkpoints=out / "checkpoints", threads=1)
+    with resume.into(tmp_path / "state"):
+        first = [r for r in stages_more.odin(ctx)]
+    kept = sorted(p.name for p in (tmp_path / "state").glob("pass-*.json"))
+    assert [k.rsplit("-", 1)[0] for k in kept] == ["pass-uniform-paper", "pass-uniform-seed"]
+
+    def no_scores(*args, **kwargs):
+        raise AssertionError("a finished pass was computed again")
+
+    monkeypatch.setattr(experiment, "run", no_scores)
+    with resume.into(tmp_path / "state"):
+        again = [r for r in stages_more.odin(ctx)]
+    assert again[-1] == first[-1]  # the same table, grid and seconds
+    assert sum("done before" in r.get("text", "") for r in again) == 2
+    from labs.reproduce.run import status
+
+    (tmp_path / "checkpoints" / ".state").mkdir(parents=True)
+    (tmp_path / "state").rename(tmp_path / "checkpoints" / ".state" / "odin")
+    assert "odin: in progress (2 pass(es) finished: uniform-paper, uniform-seed)" in status(tmp_path)
+    (tmp_path / "checkpoints" / ".state" / "odin").rename(tmp_path / "state")
+    (tmp_path / "state" / kept[0]).unlink()  # a pass not kept is computed
+    with resume.into(tmp_path / "state"), pytest.raises(AssertionError, match="computed again"):
+        list(stages_more.odin(ctx))
+
+
 def test_reproduce_keeps_no_speed_for_the_page_s_estimates(tmp_path, monkeypatch):
     """A stage's runs (background, hours, resumed, niced) do not calibrate the page's estimates (labs.core.eta)."""
     from labs.core import eta

@@ -78,7 +78,8 @@ def reproduce(stages: list[str] | None = None, dry: bool = False, device: str | 
 
 def status(out: str | Path | None = None) -> list[str]:
     """One line per stage: produced (when, where), in progress (from its resume states: runs finished, the
-    epoch and step reached, the last test accuracy, compute so far) or not started. Reads files only."""
+    epoch and step reached, the last test accuracy, compute so far; the odin stage's finished passes) or not
+    started. Reads files only."""
     res_dir, ckpt_dir, _ = folders(out, False)
     lines = []
     for name in STAGES:
@@ -90,12 +91,16 @@ def status(out: str | Path | None = None) -> list[str]:
             continue
         states = [resume.load(p, mmap=True) for p in sorted((ckpt_dir / ".state" / name).glob("fit-*.pt"))]
         states = [st for st in states if st is not None]
-        if not states:
+        passes = sorted((ckpt_dir / ".state" / name).glob("pass-*.json"))  # the odin stage's finished passes
+        if not states and not passes:
             lines.append(f"{name}: not started")
             continue
         done = sum(1 for st in states if "end" in st)
         running = [st for st in states if "end" not in st]
         parts = [f"{done} run(s) finished"] if done else []
+        if passes:
+            names = ", ".join(p.name.rsplit("-", 1)[0].removeprefix("pass-") for p in passes)  # pass-SET-SCALE-key
+            parts.append(f"{len(passes)} pass(es) finished: {names}")
         for st in running:
             total = f"/{st['epochs']}" if "epochs" in st else ""  # states before this field: no total
             at = f"epoch {st['epoch']}{total}" + (f" + {st['i']} steps" if "i" in st else "")

@@ -6,6 +6,7 @@ Same contract as labs/reproduce/stages.py: generators of {"kind": "progress", "t
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -91,6 +92,57 @@ def transfer_notes(table: list[dict], seed_table: list[dict]) -> list[str]:
 
 # ------------------------------------------------------------------ odin
 
+COMPARISON_KEYS = ("detector", "setting", "AUROC", "FPR@95", "AUPR-in", "AUPR-out", "Detection error",
+                   "relative cost")
+
+
+def _odin_pass(ctx: Context, cfg, ae: Path | None, every: bool):
+    """One OOD set on one ε scale: progress records, then {"kind": "pass", "wall", "grid_rows", "rows"}. Every
+    detector on the seed's scale; on the paper's (every=False) ODIN alone, its rows with ε > 0 (ε = 0 is the same
+    detector on both). Its summary is kept in the stage's resume folder, keyed on the config and the networks'
+    files, so a rerun after a killed process skips the passes it finished (the odin stage takes hours on a CPU
+    and its scores are cached in memory only)."""
+    import hashlib
+    import json
+
+    from labs.core import resume
+    from labs.core.checkpoints import read_metadata
+    from labs.ood.experiment import run
+    from labs.ood.oodsets import OOD_SETS
+
+    nets = [read_metadata(_reference(ctx))] + ([read_metadata(ae)] if ae is not None else [])
+    ident = json.dumps({"config": asdict(cfg), "every": every, "nets": nets}, sort_keys=True, default=str)
+    saved = (resume.active() / f"pass-{cfg.ood_set}-{cfg.eps_scale}-"
+             f"{hashlib.sha1(ident.encode()).hexdigest()[:12]}.json") if resume.active() is not None else None
+    if saved is not None and saved.exists():
+        yield {"kind": "progress", "text": f"{OOD_SETS[cfg.ood_set].title}, {cfg.eps_scale}'s ε scale: done "
+                                           f"before ({saved.name})"}
+        yield {"kind": "pass", **json.loads(saved.read_text())}
+        return
+    grid, comparison = {}, []
+    for rec in run(cfg, folder=ctx.checkpoints, autoencoder=ae, detectors=None if every else ("odin",)):
+        if rec["kind"] == "setting":
+            yield {"kind": "progress", "text": f"{OOD_SETS[cfg.ood_set].title}, {cfg.eps_scale}'s ε scale: "
+                                               f"{rec['row']['title']} {rec['row']['setting']} "
+                                               f"({rec['done']}/{rec['total']})"}
+        elif rec["kind"] == "grid":
+            grid = rec
+        elif rec["kind"] == "comparison":
+            comparison = rec["rows"]
+    done = {"wall": float(grid.get("wall", 0.0)),
+            "grid_rows": [{"detector": r["title"], "setting": r["setting"], "val_auroc": float(r["val"]["AUROC"]),
+                           "test_auroc": float(r["test"]["AUROC"])} for r in grid.get("rows", [])
+                          if every or r["params"].get("epsilon")],
+            "rows": [{k: (float(r[k]) if k not in ("detector", "setting") else r[k]) for k in COMPARISON_KEYS}
+                     for r in comparison]}
+    if saved is not None:
+        tmp = saved.with_suffix(".tmp")
+        tmp.write_text(json.dumps(done))
+        os.replace(tmp, saved)
+    yield {"kind": "pass", **done}
+
+
+
 def odin(ctx: Context):
     """Every detector's search (the seed's T x epsilon grid for ODIN) on the validation halves and the comparison
     on the test halves, 10,000 CIFAR-10 test images against 10,000 images of each OOD set; ODIN on both epsilon
@@ -98,7 +150,6 @@ def odin(ctx: Context):
     from labs.ood.config import GridConfig
     from labs.ood.detectors import DETECTORS, EPS_SCALES
     from labs.ood.notes import SEED_FIGURES
-    from labs.ood.experiment import run
     from labs.ood.oodsets import OOD_SETS
 
     from labs.core.checkpoints import read_metadata
@@ -119,22 +170,15 @@ def odin(ctx: Context):
             cfg = GridConfig(checkpoint=REFERENCE, ood_set=ood, images_per_side=n, eps_scale=scale)
             if scale == "seed":
                 configs[ood] = asdict(cfg)
-            grid, comparison = {}, []
-            every = scale == "seed"  # the paper's pass: ODIN alone, its rows with ε > 0 (ε = 0: the same detector)
-            for rec in run(cfg, folder=ctx.checkpoints, autoencoder=ae, detectors=None if every else ("odin",)):
-                if rec["kind"] == "setting":
-                    yield {"kind": "progress", "text": f"{OOD_SETS[ood].title}, {scale}'s ε scale: "
-                                                       f"{rec['row']['title']} {rec['row']['setting']} "
-                                                       f"({rec['done']}/{rec['total']})"}
-                elif rec["kind"] == "grid":
-                    grid = rec
-                elif rec["kind"] == "comparison":
-                    comparison = rec["rows"]
-            seconds += grid.get("wall", 0.0)
-            grid_rows += [{"detector": r["title"], "setting": r["setting"], "val_auroc": r["val"]["AUROC"],
-                           "test_auroc": r["test"]["AUROC"]} for r in grid.get("rows", [])
-                          if every or r["params"].get("epsilon")]
-            rows += comparison
+            done = {}
+            for rec in _odin_pass(ctx, cfg, ae, every=scale == "seed"):
+                if rec["kind"] == "pass":
+                    done = rec
+                else:
+                    yield rec
+            seconds += done["wall"]
+            grid_rows += done["grid_rows"]
+            rows += done["rows"]
         runs.append({"name": OOD_SETS[ood].title, "curves": [], "final": {"grid": grid_rows}})
         for r in sorted(rows, key=lambda r: r["detector"] != odin_title):
             table.append({"OOD set": OOD_SETS[ood].title, "Detector": r["detector"], "Setting": r["setting"],
