@@ -41,10 +41,11 @@ def train_mlp(dataset, depth, width, epochs, lr, batch_size, train_subset, seed,
 
     view, ref = figures.MLPView(), reference.load("mlp")[0]  # the reference curves stay under the live ones
     with ui.job(SCOPE, request) as stop:
-        yield from ui.stream(run_mlp_comparison(cfg, stop),
-                             lambda _: (*reference.with_reference(figures.mlp_figures(view), ref, cfg.dataset, log_loss=True),
-                                        figures.mlp_table(view), view.status),
-                             fold=view.add, stop=stop)
+        def render(_):
+            figs = reference.with_reference(figures.mlp_figures(view), ref, cfg.dataset, log_loss=True)
+            return (*figs, figures.mlp_table(view), view.status)
+
+        yield from ui.stream(run_mlp_comparison(cfg, stop), render, fold=view.add, stop=stop)
 
 
 @ui.handler
