@@ -142,7 +142,6 @@ def _odin_pass(ctx: Context, cfg, ae: Path | None, every: bool):
     yield {"kind": "pass", **done}
 
 
-
 def odin(ctx: Context):
     """Every detector's search (the seed's T x epsilon grid for ODIN) on the validation halves and the comparison
     on the test halves, 10,000 CIFAR-10 test images against 10,000 images of each OOD set; ODIN on both epsilon
