@@ -94,9 +94,22 @@ def test_grid_and_comparison_fit_and_running_statuses_say_how_long_is_left(page,
     assert "cost" in _text(page, "odin-comparison") and "time" in _text(page, "odin-grid")
 
 
-def test_a_stopped_search_says_stopped_in_the_page(page, url):
+def test_a_stopped_search_says_stopped_in_the_page(page, url, monkeypatch):
+    import time
+
+    from labs.ood import protocol
+
+    # >= 0.15 s a setting, so the search is still running when Stop lands: on the tiny checkpoint its 74 settings
+    # took ~5 s, and a busy machine (CI) sometimes delivered the click after the search had finished
+    def slower(*args, **kwargs):
+        for out in stream(*args, **kwargs):
+            time.sleep(0.15)
+            yield out
+
+    stream = protocol.scores_stream
+    monkeypatch.setattr(protocol, "scores_stream", slower)  # the app runs in this process
     _open(page, url, 200)
-    page.get_by_label("Temperatures").fill("1,2,3,4,5,6,7,8")  # 64 settings: a fast machine still gets to Stop
+    page.get_by_label("Temperatures").fill("1,2,3,4,5,6,7,8")  # 64 settings
     page.get_by_label("Epsilons").fill("0.001,0.002,0.003,0.004,0.005,0.006,0.007,0.008")
     page.get_by_role("button", name="Compare detectors").click()
     page.wait_for_function("() => /running: [1-9]\\d* of \\d+ settings/.test("
