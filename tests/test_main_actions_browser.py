@@ -78,7 +78,7 @@ def test_every_tab_opens_and_draws_its_first_view_without_an_error(app_url, page
     page.get_by_role("button", name="Train selected runs").wait_for(state="visible")
     page.get_by_role("tab", name="Transfer learning").click()
     page.get_by_role("button", name="Extract features + fit SVM").wait_for(state="visible", timeout=20_000)
-    page.locator("#transfer-bars .legendtext").first.wait_for(timeout=20_000)  # the seed's bars
+    page.locator("#transfer-bars .legendtext").first.wait_for(timeout=60_000)  # the seed's bars
     page.get_by_role("tab", name="Image story").click()
     page.get_by_role("button", name="Tell me a story").wait_for(state="visible", timeout=20_000)
     page.get_by_role("tab", name="ODIN").click()

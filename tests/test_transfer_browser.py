@@ -25,7 +25,7 @@ def tab_page(page, transfer_app, tmp_path, monkeypatch):
     tiny_checkpoint(folder, "resnet77_cifar10")
     monkeypatch.setenv("LABS_CHECKPOINT_DIR", str(folder))
     page.goto(transfer_app)
-    page.locator("#transfer-bars .legendtext").first.wait_for(timeout=20_000)
+    page.locator("#transfer-bars .legendtext").first.wait_for(timeout=60_000)
     return page
 
 
