@@ -143,6 +143,27 @@ def test_lab1_loss_plots_draw_the_reference_training_loss_too(results_dir):
         == "press the button to start"  # without a file the loss plot just waits (the accuracy plot says why)
 
 
+def test_lab1_depth_plot_draws_the_reference_table_against_depth(results_dir):
+    """Lab 1 B's accuracy-vs-depth plot: the reference table's final accuracy per architecture at 10/22/30
+    layers from the first view, grey under a live run's finished points."""
+    from labs.core import plots
+    from labs.residual import reference
+
+    record = reference.load("cnn")[0]
+    fig = reference.first_figure(record, "Test accuracy vs depth", stage="cnn", metric="depth")
+    assert [d.name for d in fig.data] == ["reference: PlainCNN", "reference: ResNet"]
+    assert [list(d.x) for d in fig.data] == [[10, 22, 30]] * 2 and list(fig.data[0].y) == [0.81] * 3
+    assert fig.layout.xaxis.title.text == "depth (weight layers)" and fig.layout.yaxis.tickformat == ".0%"
+    live = plots.accuracy_vs_depth({"ResNet": ([10], [0.5])})
+    empty = plots.empty_figure("Test accuracy per run")
+    _, _, depth = reference.with_reference((empty, empty, live), record, depth=True)
+    assert [d.name for d in depth.data] == ["reference: PlainCNN", "reference: ResNet", "ResNet"]
+    assert depth.data[0].line.color in reference.GREYS
+    assert reference.with_reference((empty, empty, live), record)[2] is live  # Part A's third plot: untouched
+    assert reference.first_figure(None, "Test accuracy vs depth", metric="depth").layout.annotations[0].text == \
+        "press the button to start"
+
+
 def test_lab1_without_a_file_shows_the_seed_table_and_the_command(no_results):
     from labs.reproduce import stages
     from labs.residual import reference

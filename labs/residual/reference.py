@@ -71,22 +71,41 @@ def _dash(name: str) -> str:
     return "dot" if name.startswith(("MLP", "PlainCNN")) else "dash"
 
 
-YAXIS = {"test_acc": "test accuracy", "train_loss": "train loss"}  # what a reference curve can draw
+# What a reference plot can draw: per epoch of every run ("test_acc", "train_loss": the epoch's mean), or the
+# cnn table's final test accuracy of each architecture against its depth ("depth": Lab 1 B's third plot).
+YAXIS = {"test_acc": "test accuracy", "train_loss": "train loss", "depth": "final test accuracy"}
+XAXIS = {"depth": "depth (weight layers)"}  # else "epoch"
+
+
+def _series(record: dict | None, metric: str) -> list[tuple[str, list, list]]:
+    """(name, xs, ys) of each reference line of `metric`."""
+    if metric == "depth":
+        from labs.residual.config import SIZES, depth_in_layers
+
+        points: dict[str, tuple[list, list]] = {}
+        for row in (record or {}).get("table", []):
+            if row.get("Size") in SIZES and isinstance(row.get("Final accuracy"), (int, float)):
+                xs, ys = points.setdefault(row["Architecture"], ([], []))
+                xs.append(depth_in_layers(SIZES[row["Size"]]))
+                ys.append(row["Final accuracy"])
+        return [(name, xs, ys) for name, (xs, ys) in points.items()]
+    out = []
+    for run in (record or {}).get("runs", []):
+        pts = [(c["epoch"], c[metric]) for c in run["curves"] if c.get(metric) is not None]
+        if pts:
+            out.append((run["name"], [p[0] for p in pts], [p[1] for p in pts]))
+    return out
 
 
 def traces(record: dict | None, muted: bool, metric: str = "test_acc") -> list[go.Scatter]:
-    """`metric` ("test_acc" or "train_loss", the epoch's mean) per epoch of every reference run; muted: thin grey
-    dashed lines for under a live run."""
+    """The reference lines of `metric` (see YAXIS); muted: thin grey dashed lines for under a live run."""
     out = []
-    for i, run in enumerate((record or {}).get("runs", [])):
-        pts = [(c["epoch"], c[metric]) for c in run["curves"] if c.get(metric) is not None]
-        if not pts:
-            continue
+    for i, (name, xs, ys) in enumerate(_series(record, metric)):
         color = GREYS[i % len(GREYS)] if muted else plots.PALETTE[i % len(plots.PALETTE)]
-        out.append(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], name=f"reference: {run['name']}",
-                              mode="lines+markers" if len(pts) < 30 else "lines", legendgroup="reference",
-                              opacity=0.8 if muted else 1.0,
-                              line=dict(color=color, width=1.2 if muted else 2, dash=_dash(run["name"]))))
+        out.append(go.Scatter(x=xs, y=ys, name=f"reference: {name}", legendgroup="reference",
+                              mode="lines+markers" if len(xs) < 30 else "lines", opacity=0.8 if muted else 1.0,
+                              marker=dict(size=8 if metric == "depth" else 6),
+                              line=dict(color=color, width=1.2 if muted else 2, dash=_dash(name))))
     return out
 
 
@@ -94,7 +113,7 @@ def _yaxis(fig: go.Figure, metric: str, log_y: bool) -> go.Figure:
     """Percent ticks for accuracy; a log loss axis gets ticks spanning every curve drawn (live and reference)."""
     from labs.residual.figures import log_ticks
 
-    if metric == "test_acc":
+    if metric in ("test_acc", "depth"):
         fig.update_yaxes(tickformat=".0%")
     elif log_y:
         vals, text = log_ticks(y for d in fig.data for y in (d.y or ()))
@@ -113,7 +132,7 @@ def first_figure(record: dict | None, title: str, line: str = "", stage: str = "
         return plots.empty_figure(title, f"{said}<br>press the button to train")  # lines: the plot is half a page wide
     fig = go.Figure(traces(record, False, metric))
     text, top = reference.title(title, label(record))
-    plots._layout(fig, text, "epoch", YAXIS[metric], 380 + top)
+    plots._layout(fig, text, XAXIS.get(metric, "epoch"), YAXIS[metric], 380 + top)
     fig.update_layout(showlegend=True, margin=dict(t=top, b=110), title=dict(font=dict(size=12)),
                       legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"))
     return _yaxis(fig, metric, log_y)
@@ -129,12 +148,12 @@ def overlay(fig: go.Figure, record: dict | None, metric: str = "test_acc", log_y
         hint = next((a.text for a in fig.layout.annotations), "")
         fig = go.Figure(under)
         text, top = reference.title(f"{hint}; under it:", label(record))
-        plots._layout(fig, text, "epoch", YAXIS[metric], 380 + top)
+        plots._layout(fig, text, XAXIS.get(metric, "epoch"), YAXIS[metric], 380 + top)
         fig.update_layout(title=dict(font=dict(size=12)), margin=dict(t=top), showlegend=True)
         return _yaxis(fig, metric, log_y)
     fig = go.Figure(data=[*under, *fig.data], layout=fig.layout)
     fig.update_layout(showlegend=True)
-    return _yaxis(fig, metric, log_y) if metric != "test_acc" else fig
+    return _yaxis(fig, metric, log_y) if metric == "train_loss" else fig
 
 
 def load(stage: str) -> tuple[dict | None, str]:
@@ -150,11 +169,14 @@ def datasets(config) -> set[str]:
     return set()
 
 
-def with_reference(figs: tuple, record: dict | None, dataset: str | None = None, log_loss: bool = False) -> tuple:
+def with_reference(figs: tuple, record: dict | None, dataset: str | None = None, log_loss: bool = False,
+                   depth: bool = False) -> tuple:
     """(loss, accuracy, third) of a live run with the reference curves under its loss and accuracy plots (both
-    per epoch; log_loss: the loss plot's log axis gets ticks for them too); a live run on another data set than
-    the reference's (digits under an MNIST reference) is drawn alone."""
+    per epoch; log_loss: the loss plot's log axis gets ticks for them too) and, with depth=True, under its
+    accuracy-vs-depth plot; a live run on another data set than the reference's (digits under an MNIST
+    reference) is drawn alone."""
     loss, acc, third = figs
     if record is not None and dataset is not None and dataset not in datasets(record.get("config")):
         record = None
-    return overlay(loss, record, "train_loss", log_loss), overlay(acc, record), third
+    return (overlay(loss, record, "train_loss", log_loss), overlay(acc, record),
+            overlay(third, record, "depth") if depth else third)

@@ -60,7 +60,7 @@ def train_sweep(dataset, archs, sizes, epochs, train_subset, test_subset, batch_
     view, ref = figures.SweepView(), reference.load("cnn")[0]
     with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_sweep(cfg, stop),
-                             lambda _: (*reference.with_reference(figures.sweep_figures(view), ref, cfg.dataset),
+                             lambda _: (*reference.with_reference(figures.sweep_figures(view), ref, cfg.dataset, depth=True),
                                         figures.sweep_table(view), view.status),
                              fold=view.add, stop=stop)
 
@@ -225,8 +225,8 @@ def build(tab: gr.Tab | None = None) -> None:
             cnn_go, cnn_stop, cnn_status, cnn_loss, cnn_acc = run_panel(
                 "sweep", "Train selected runs", "lab1-sweep", ("Training loss per run", "Test accuracy per run"),
                 cnn_ref, cnn_line, "cnn")
-            cnn_depth = gr.Plot(plots.empty_figure("Test accuracy vs depth"), label="Accuracy vs depth",
-                                show_label=False)
+            cnn_depth = gr.Plot(reference.first_figure(cnn_ref, "Test accuracy vs depth", cnn_line, "cnn", "depth"),
+                                label="Accuracy vs depth", show_label=False, elem_id="lab1-sweep-depth")
             cnn_table = gr.Dataframe(figures.sweep_table(None), label=table_title(default_cnn), interactive=False,
                                      elem_id="lab1-sweep-table")
             gr.Markdown(CONVERGENCE_NOTE, elem_classes="labs-note")
