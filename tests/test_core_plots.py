@@ -3,10 +3,13 @@
 from labs.core import plots
 
 
-def test_percent_ticks_get_a_decimal_when_the_curves_span_under_five_points():
-    narrow = plots.curves({"a": ([1, 2], [0.012, 0.02])}, "t", "epoch", "acc", percent=True)
-    wide = plots.curves({"a": ([1, 2], [0.1, 0.5])}, "t", "epoch", "acc", percent=True)
-    assert narrow.layout.yaxis.tickformat == ".1%" and wide.layout.yaxis.tickformat == ".0%"
+def test_percent_ticks_get_the_decimals_their_step_needs():
+    """Plotly picks the tick step; the format follows it (a flat 11.35% curve got '11%, 11%, 11%' before)."""
+    for ys in ([0.012, 0.02], [0.1, 0.5], [0.1135, 0.1135]):
+        fig = plots.curves({"a": ([1, 2], ys)}, "t", "epoch", "acc", percent=True)
+        stops = [(tuple(s.dtickrange), s.value) for s in fig.layout.yaxis.tickformatstops]
+        assert stops == [((None, 0.0001), ".3%"), ((0.0001, 0.001), ".2%"), ((0.001, 0.01), ".1%"),
+                         ((0.01, None), ".0%")]
 
 
 def test_a_few_whole_epochs_get_whole_ticks_and_fractional_or_many_steps_do_not():

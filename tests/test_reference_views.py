@@ -153,7 +153,7 @@ def test_lab1_depth_plot_draws_the_reference_table_against_depth(results_dir):
     fig = reference.first_figure(record, "Test accuracy vs depth", stage="cnn", metric="depth")
     assert [d.name for d in fig.data] == ["reference: PlainCNN", "reference: ResNet"]
     assert [list(d.x) for d in fig.data] == [[10, 22, 30]] * 2 and list(fig.data[0].y) == [0.81] * 3
-    assert fig.layout.xaxis.title.text == "depth (weight layers)" and fig.layout.yaxis.tickformat == ".0%"
+    assert fig.layout.xaxis.title.text == "depth (weight layers)" and fig.layout.yaxis.tickformatstops
     live = plots.accuracy_vs_depth({"ResNet": ([10], [0.5])})
     empty = plots.empty_figure("Test accuracy per run")
     _, _, depth = reference.with_reference((empty, empty, live), record, depth=True)

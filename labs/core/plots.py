@@ -32,6 +32,17 @@ def empty_figure(title: str, hint: str = "press the button to start", height: in
     return _layout(fig, title, "", "", height)
 
 
+# Percent tick labels with as many decimals as the tick step needs (whatever the data's span, plotly picks
+# the step): whole percents from 1-point steps up, else "2%, 2%, 1%" would repeat on a narrow range.
+PERCENT_STOPS = [dict(dtickrange=[None, 0.0001], value=".3%"), dict(dtickrange=[0.0001, 0.001], value=".2%"),
+                 dict(dtickrange=[0.001, 0.01], value=".1%"), dict(dtickrange=[0.01, None], value=".0%")]
+
+
+def percent_axis(fig: go.Figure) -> go.Figure:
+    """The y axis in percent, its labels never repeating (PERCENT_STOPS)."""
+    return fig.update_yaxes(tickformatstops=PERCENT_STOPS)
+
+
 def curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], title: str, xaxis: str, yaxis: str,
            percent: bool = False, log_y: bool = False, height: int = 320, dashed: Sequence[str] = ()) -> go.Figure:
     """One line per name: series[name] = (xs, ys). Names in `dashed` are drawn dashed."""
@@ -45,9 +56,8 @@ def curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], title: st
     xs_all = [x for xs, _ in series.values() for x in xs]
     if xs_all and all(float(x).is_integer() for x in xs_all) and max(xs_all) <= 15:
         fig.update_xaxes(dtick=1)  # a few whole epochs: 1, 2, 3 (not 1, 1.5, 2, 2.5, 3)
-    if percent:  # whole percents unless the curves span less than 5 points (then "2%, 2%, 1%" would repeat)
-        ys = [y for _, (_, vals) in series.items() for y in vals if y is not None]
-        fig.update_yaxes(tickformat=".0%" if not ys or max(ys) - min(ys) >= 0.05 else ".1%")
+    if percent:
+        percent_axis(fig)
     if log_y:
         fig.update_yaxes(type="log")
     return fig

@@ -114,7 +114,7 @@ def _yaxis(fig: go.Figure, metric: str, log_y: bool) -> go.Figure:
     from labs.residual.figures import log_ticks
 
     if metric in ("test_acc", "depth"):
-        fig.update_yaxes(tickformat=".0%")
+        plots.percent_axis(fig)
     elif log_y:
         vals, text = log_ticks(y for d in fig.data for y in (d.y or ()))
         fig.update_yaxes(type="log", tickmode="array", tickvals=vals, ticktext=text)
