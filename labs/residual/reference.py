@@ -1,7 +1,8 @@
 """Lab 1's reference runs (results/mlp.json, results/cnn.json from `python -m labs reproduce`) as the tab shows
-them: the test-accuracy and training-loss curves of every run and the table, labelled "reference run (full
-data, N epochs, hardware)"; under a live run the same curves stay as thin grey dashed lines. Without the file:
-the seed's table and the line saying how to produce it. Pure functions of a results record (or None); no torch.
+them: the test-accuracy and training-loss curves of every run, the cnn table's accuracy against depth, and the
+table, labelled "reference run (full data, N epochs, hardware)"; under a live run the same lines stay thin and
+grey. Without the file: the seed's table and the line saying how to produce it. Pure functions of a results
+record (or None); no torch.
 """
 
 from __future__ import annotations
