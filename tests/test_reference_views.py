@@ -1,7 +1,7 @@
 """Every tab shows the reference runs (results/*.json of `python -m labs reproduce`) from the first view (issue 10
 point 3, issue 9 point 3): the builders on small records that pass results.validate, the line and the seed's
 table when a file is missing, the live run drawn over the reference, ODIN's checkpoint list by name without
-torch, and one real browser per tab: the reference trace or table is there without a click, no console error."""
+torch (the first view in a real browser: test_reference_browser.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from conftest import needs_browser, serve_tab
 from labs.core import reference as core_ref
 from labs.reproduce import results
 
@@ -286,60 +285,3 @@ def test_odin_checkpoint_names_at_build_without_torch(tmp_path):
     found = names.initial_names(tmp_path)
     assert found == ["b_digits"] and names.initial_default(found) == "b_digits"
     assert names.initial_default(["a", "resnet77_cifar10"]) == "resnet77_cifar10"
-
-
-# ------------------------------------------------------------------ the browser: first view, no click
-
-def _open(page, url):
-    page.goto(url)
-    page.wait_for_selector(".gradio-container", timeout=60_000)
-
-
-def _wait_text(page, elem_id: str, text: str) -> str:
-    """The element's text once it holds `text` (plots draw after the page)."""
-    page.wait_for_function("([id, t]) => (document.getElementById(id)?.innerText || '').includes(t)",
-                           arg=[elem_id, text], timeout=30_000)
-    return page.inner_text(f"#{elem_id}")
-
-
-@needs_browser
-def test_lab1_first_view_in_the_browser(results_dir, page):
-    from labs.residual import tab
-
-    with serve_tab(tab) as url:
-        _open(page, url)
-        page.wait_for_selector("#lab1-mlp-reference-note", timeout=60_000)
-        assert "reference run (full data: 60,000 MNIST images, 20 epochs" in page.inner_text(
-            "#lab1-mlp-reference-note")
-        assert "reference run" in _wait_text(page, "lab1-mlp-acc", "reference: MLP-16, SGD")
-        assert "ResidualMLP-16" in page.inner_text("#lab1-mlp-reference")
-        page.get_by_role("tab", name="B. PlainCNN vs ResNet").click()
-        page.wait_for_selector("#lab1-sweep-reference", timeout=30_000)
-        assert "reference: PlainCNN Small" in _wait_text(page, "lab1-sweep-acc", "reference: ResNet Large")
-        assert "81.00%" in page.inner_text("#lab1-sweep-reference")
-    assert page.console_errors == []
-
-
-@needs_browser
-def test_transfer_first_view_in_the_browser(results_dir, page):
-    from labs.transfer import tab
-
-    with serve_tab(tab) as url:
-        _open(page, url)
-        page.wait_for_selector("#transfer-reference-table", timeout=60_000)
-        assert "15 epochs" in page.inner_text("#transfer-reference-note")
-        assert "Linear SVM on frozen features" in page.inner_text("#transfer-reference-table")
-        assert "50.0%" in _wait_text(page, "transfer-bars", "reference run")
-    assert page.console_errors == []
-
-
-@needs_browser
-def test_odin_first_view_in_the_browser(results_dir, page):
-    from labs.ood import tab
-
-    with serve_tab(tab) as url:
-        _open(page, url)
-        assert "0.770" in _wait_text(page, "odin-heatmap", "reference run")  # the T=1000, ε=0.002 cell
-        assert "ODIN (T=1000, ε=0.002)" in page.inner_text("#odin-comparison")
-        assert "reference run (10,000 + 10,000 images" in page.inner_text("#odin-comparison")
-    assert page.console_errors == []
