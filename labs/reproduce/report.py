@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labs.core.reference import cell
-from labs.reproduce import results
+from labs.reproduce import results, targets
 
 HEADER = """# Reference results
 
@@ -48,6 +48,7 @@ def render(found: dict[str, dict]) -> str:
             dry = " (dry run: not a result)" if r["dry_run"] else ""
             out.append(f"| {name}{dry} | {results.describe(r['hardware'])} | {duration(r['compute_seconds'])} | "
                        f"{r['date']} | {r['commit']} |")
+    out += ["\n## What the reference runs set out to show\n", table(targets.check(found))]
     for name, (title, _) in STAGES.items():
         r = found.get(name)
         out.append(f"\n## {name}: {title}\n")
@@ -63,6 +64,11 @@ def render(found: dict[str, dict]) -> str:
         if r["notes"]:
             out.append("")
             out.extend(f"- {n}" for n in r["notes"])
+        curves = [(run["name"], targets.per_epoch(run["curves"])) for run in r["runs"]]
+        if any(points for _, points in curves):
+            out.append("\nTest accuracy after epoch N (learning curves; every epoch in the results file):\n")
+            out.extend(f"- {name}: " + " · ".join(f"{e}: {acc:.2%}" for e, acc in points)
+                       for name, points in curves if points)
     return "\n".join(out) + "\n"
 
 

@@ -1,0 +1,109 @@
+"""RESULTS.md's targets table and learning curves, judged from results files (labs/reproduce/targets.py)."""
+
+import pytest
+
+from labs.reproduce import report, targets
+
+
+def _record(stage: str, table: list[dict], config: dict | None = None, runs: list | None = None,
+            dry: bool = False) -> dict:
+    return {"stage": stage, "table": table, "config": config or {}, "runs": runs or [], "dry_run": dry}
+
+
+def _cnn(plain: list[tuple[float, float]], resnet: list[tuple[float, float]]) -> dict:
+    rows = []
+    for size, p, r in zip(("Small", "Medium", "Large"), plain, resnet):
+        rows.append({"Architecture": "PlainCNN", "Size": size, "Final accuracy": p[0], "Final train loss": p[1]})
+        rows.append({"Architecture": "ResNet", "Size": size, "Final accuracy": r[0], "Final train loss": r[1]})
+    return _record("cnn", rows)
+
+
+@pytest.mark.parametrize("acc, status, words", [
+    (0.9131, "met", "91.31% (the goal 91.25% too)"),
+    (0.9050, "met", "90.50% (0.75 points below the goal 91.25%)"),
+    (0.8950, "not met", "89.50%, 0.50 points short (learning curve below)"),
+])
+def test_reference_target_says_how_far_from_90(acc, status, words):
+    assert targets.reference(_record("reference", [{"Test accuracy": acc}])) == (status, words)
+
+
+def test_cnn_targets_read_the_depth_trend_of_each_architecture():
+    seed_like = _cnn(plain=[(0.80, 0.30), (0.75, 0.45), (0.70, 0.60)], resnet=[(0.80, 0.30), (0.82, 0.25),
+                                                                                 (0.83, 0.22)])
+    assert targets.resnet_large(seed_like) == ("met", "ResNet Large 83.00%")
+    assert targets.plain_degrades(seed_like)[0] == "met"
+    status, measured = targets.resnet_holds(seed_like)
+    assert status == "met" and measured == ("accuracy 80.00% / 82.00% / 83.00%, final train loss "
+                                            "0.300 / 0.250 / 0.220 (Small / Medium / Large)")
+    # the preset this project once shipped: Medium above Large, and Large's loss above Small's
+    contradicted = _cnn(plain=[(0.70, 0.60), (0.72, 0.55), (0.69, 0.65)], resnet=[(0.3985, 1.2), (0.43, 1.1),
+                                                                                   (0.3975, 1.25)])
+    assert targets.plain_degrades(contradicted)[0] == "not met"
+    assert targets.resnet_holds(contradicted)[0] == "not met"
+    assert targets.resnet_large(contradicted) == ("not met", "ResNet Large 39.75%")
+
+
+def test_transfer_targets_exclude_the_svm_and_from_scratch_rows():
+    table = [{"Strategy": targets.SVM, "Optimizer": "LinearSVC", "Test Accuracy": 0.2176},
+             {"Strategy": "No freeze", "Optimizer": "SGD", "Test Accuracy": 0.4950},
+             {"Strategy": "Freeze input only", "Optimizer": "Adam", "Test Accuracy": 0.5100},
+             {"Strategy": "From scratch", "Optimizer": "SGD", "Test Accuracy": 0.60}]
+    record = _record("transfer", table)
+    assert targets.transfer_best(record) == ("met", "Freeze input only with Adam: 51.00% (2.30 points below "
+                                                    "the seed's)")
+    assert targets.transfer_svm(record) == ("met", "21.76% (the seed's 18.50%)")
+    table[2]["Test Accuracy"] = 0.4900
+    status, measured = targets.transfer_best(record)
+    assert status == "not met" and measured.startswith("No freeze with SGD: 49.50%, 3.80 points below")
+
+
+def test_odin_target_needs_10k_per_side_and_both_scales():
+    config = {"gaussian": {"images_per_side": 10_000}, "mnist": {"images_per_side": 10_000}}
+    rows = [{"OOD set": s, "Detector": d, "Setting": f"{d} {k}"} for s in ("Gaussian", "MNIST")
+            for d, k in (("ODIN", "seed"), ("ODIN", "paper"), ("Max softmax", ""))]
+    assert targets.odin_full(_record("odin", rows, config)) == (
+        "met", "2 OOD sets, 10,000 / 10,000 images per side; ODIN rows on both ε scales")
+    one_scale = [r for r in rows if r["Setting"] != "ODIN paper"]
+    assert targets.odin_full(_record("odin", one_scale, config))[0] == "not met"
+    config["mnist"]["images_per_side"] = 2_000
+    assert targets.odin_full(_record("odin", rows, config))[0] == "not met"
+
+
+def test_mlp_target_names_the_optimiser_that_shows_the_instability():
+    table = [{"Model": "MLP-16", "Optimizer": "SGD", "Final test accuracy": 0.9, "Largest drop between "
+              "evaluations": 0.01},
+             {"Model": "ResidualMLP-16", "Optimizer": "SGD", "Final test accuracy": 0.97, "Largest drop between "
+              "evaluations": 0.3}]
+    assert targets.mlp_instability(_record("mlp", table))[0] == "not met"  # a residual fall does not count
+    table[0]["Largest drop between evaluations"] = 0.3794
+    status, measured = targets.mlp_instability(_record("mlp", table))
+    assert status == "met" and measured == "SGD: ends at 90.00%, largest fall between evaluations 37.94 points"
+
+
+def test_check_covers_every_target_and_says_what_is_missing():
+    found = {"reference": _record("reference", [{"Test accuracy": 0.91}], dry=True)}
+    rows = targets.check(found)
+    assert [r["Stage"] for r in rows] == [stage for stage, _, _ in targets.TARGETS]
+    ref = next(r for r in rows if r["Stage"] == "reference")
+    assert ref["Status"] == "met (dry run)"
+    assert {r["Status"] for r in rows if r["Stage"] != "reference"} == {"not produced yet"}
+
+
+def test_per_epoch_keeps_the_last_evaluation_of_each_epoch_and_thins_long_runs():
+    curves = [{"epoch": e / 2, "test_acc": e / 100} for e in range(1, 9)]  # two evaluations an epoch
+    assert targets.per_epoch(curves) == [(1, 0.02), (2, 0.04), (3, 0.06), (4, 0.08)]
+    long = [{"epoch": float(e), "test_acc": e / 100} for e in range(1, 81)]
+    points = targets.per_epoch(long)
+    assert [e for e, _ in points] == [1] + list(range(8, 81, 8))
+    assert targets.per_epoch([{"epoch": 1.0, "test_acc": None}]) == []
+
+
+def test_report_prints_the_targets_and_the_learning_curves():
+    run = {"name": "ResNet[7,7]", "curves": [{"epoch": 1.0, "test_acc": 0.5}, {"epoch": 2.0, "test_acc": 0.8951}],
+           "final": {}}
+    record = dict(_record("reference", [{"Test accuracy": 0.8951}], runs=[run]), schema=1, title="t", seed=0,
+                  seed_table=[], notes=[], command="c", hardware={"gpu": "x"}, compute_seconds=1.0, commit="x",
+                  date="d", checkpoints=[])
+    text = report.render({"reference": record})
+    assert "| ResNet[7,7] reference classifier >= 90%" in text and "| not met | 89.51%, 0.49 points short" in text
+    assert "- ResNet[7,7]: 1: 50.00% · 2: 89.51%" in text
