@@ -53,8 +53,9 @@ def set_number(page, label: str, value) -> None:
 
 
 def choose(page, dropdown, option: str) -> None:
+    """Pick the option whose value is `option`: checkpoint options read 'NAME · what it is worth'."""
     dropdown.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    page.get_by_role("option", name=re.compile(rf"^{re.escape(option)}( · .*)?$")).click()
 
 
 def textbox(page, label: str) -> str:

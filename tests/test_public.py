@@ -151,10 +151,10 @@ def test_models_trained_in_public_mode_belong_to_the_session(public_app):
     assert _snapshot(COMMITTED) == before  # nothing the page sent wrote into checkpoints/
 
     listed, _, note = mine.predict(api_name="/odin_refresh")
-    assert listed["value"] == "resnet77_cifar10_quick" and listed["choices"][0][0] == "resnet77_cifar10_quick"
+    assert listed["value"] == "resnet77_cifar10_quick" and listed["choices"][0][1] == "resnet77_cifar10_quick"
     assert "Autoencoder: `autoencoder_cifar10.safetensors`" in note
     theirs, _, _ = other.predict(api_name="/odin_refresh")
-    assert "resnet77_cifar10_quick" not in [c[0] for c in theirs["choices"]]  # offered to its session only
+    assert "resnet77_cifar10_quick" not in [c[1] for c in theirs["choices"]]  # offered to its session only
     assert public.session_dir(other.session_hash) is not None and not public.session_dir(other.session_hash).exists()
 
     mine.close()  # the session ends: Gradio's unload event deletes its models

@@ -150,7 +150,9 @@ def test_train_first_endpoint_saves_a_listed_quick_checkpoint(client, tmp_path, 
     status, choice = outputs[-1]
     path = tmp_path / "resnet77_cifar10_quick.safetensors"
     assert status.startswith("saved resnet77_cifar10_quick (CIFAR-10 test accuracy ")  # a name, not a path
-    assert choice["value"] == path.stem and [c[0] for c in choice["choices"]] == [path.stem]  # listed, selected
+    assert choice["value"] == path.stem and [c[1] for c in choice["choices"]] == [path.stem]  # listed, selected
+    acc = status.split("CIFAR-10 test accuracy ")[1].split(")")[0]  # labelled with what it is worth
+    assert choice["choices"][0][0] == f"{path.stem} · {acc} on CIFAR-10 test · 1 epoch"
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["data"] == {"n_train": 128, "n_test": 2000} and meta["model_args"]["depth"] == [7, 7]
     assert meta["command"].startswith("python -m labs train --model resnet --dataset cifar10 --depth 7,7")
@@ -176,7 +178,8 @@ def test_page_load_lists_the_sources_and_the_quick_recipe(tmp_path, monkeypatch)
     assert (n_train, epochs) == (quick["n_train"], quick["train"].epochs)
     tiny_checkpoint(tmp_path, "resnet77_cifar10")
     dropdown, accordion, note, _, _ = on_load()
-    assert dropdown["choices"] == ["resnet77_cifar10"] and dropdown["value"] == "resnet77_cifar10"
+    # (label, name); a checkpoint whose JSON records no metrics is labelled with its bare name
+    assert dropdown["choices"] == [("resnet77_cifar10", "resnet77_cifar10")] and dropdown["value"] == "resnet77_cifar10"
     assert accordion["open"] is False
 
 

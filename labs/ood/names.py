@@ -5,16 +5,14 @@ from its list only: its first list is this one."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from labs.core.ckpt_labels import checkpoint_folder
 
 CLASSIFIER_MODELS = ("mlp", "residual_mlp", "plain_cnn", "resnet")  # labs.core.models.CLASSIFIERS, without torch
 
 
-def folder() -> Path:
-    """labs.core.checkpoints.checkpoint_dir(), without importing torch."""
-    env = os.environ.get("LABS_CHECKPOINT_DIR")
-    return Path(env).expanduser() if env else Path(__file__).resolve().parents[2] / "checkpoints"
+folder = checkpoint_folder  # labs.core.checkpoints.checkpoint_dir(), without importing torch
 
 
 def initial_names(where: str | Path | None = None) -> list[str]:

@@ -15,6 +15,7 @@ import gradio as gr
 
 from labs import datagate, ui
 from labs.core import public
+from labs.core.ckpt_labels import labelled
 from labs.ood import figures, names, notes, reference, tables
 from labs.ood.config import (FIRST_VIEW_IMAGES, AutoencoderConfig, GridConfig, LiveConfig, QuickClassifierConfig,
                              autoencoder_seconds, quick_classifier_seconds)
@@ -87,12 +88,13 @@ def draw(checkpoint, ood_set, images_per_side, temperature, epsilon, extras, eps
 def refresh(request: gr.Request = None):
     """(checkpoint list, missing-things message, train row visibility, autoencoder note); a session's own models
     (public mode) are listed to it first."""
+    from labs.core.checkpoints import folders
     from labs.ood import experiment as ex
 
     session = ui.session(request)
     choices = ex.session_choices(session)
     msg = "" if choices and not ex.checkpoint_choices() else ex.availability()
-    return (gr.update(choices=choices, value=ex.session_default(session)), gr.update(value=msg, visible=bool(msg)),
+    return (gr.update(choices=labelled(choices, folders(session)), value=ex.session_default(session)), gr.update(value=msg, visible=bool(msg)),
             gr.update(visible=not choices),
             tables.autoencoder_note(ex.session_autoencoder(session), f"{ex.AUTOENCODER_RECIPE}.safetensors"))
 
@@ -173,7 +175,7 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
         gr.Markdown(public.caps_note("odin_classifier"), visible=public.is_public(), elem_classes=["labs-note"])
     with gr.Row():
         first = names.initial_names()  # by name, without torch; the page's first draw lists them for the session
-        ckpt = gr.Dropdown(first, value=names.initial_default(first), label="Classifier checkpoint", scale=3,
+        ckpt = gr.Dropdown(labelled(first, [names.folder()]), value=names.initial_default(first), label="Classifier checkpoint", scale=3,
                            info="in-distribution set: the first n test images of its own data set")
         refresh_btn = gr.Button("↻", scale=0, min_width=40)
         ood = gr.Dropdown([(s.title, k) for k, s in OOD_SETS.items()], value=live0.ood_set, label="OOD set",

@@ -10,6 +10,7 @@ import gradio as gr
 
 from labs import ui
 from labs.core import public
+from labs.core.ckpt_labels import labelled
 from labs.core.eta import format_seconds
 from labs.ood import tables
 from labs.ood.config import AutoencoderConfig, QuickClassifierConfig, autoencoder_seconds, quick_classifier_seconds
@@ -41,7 +42,7 @@ def _training(scope: str, request: gr.Request | None, train, render):
 def train_classifier(train_images, epochs, request: gr.Request = None):
     """Train the quick classifier (the one recipe) into the checkpoint folder (public mode: the session's own):
     (message, checkpoint list, row)."""
-    from labs.core.checkpoints import save_dir
+    from labs.core.checkpoints import folders, save_dir
     from labs.ood import experiment as ex
 
     cfg = ui.config(QuickClassifierConfig, train_images=train_images, epochs=epochs)
@@ -53,7 +54,8 @@ def train_classifier(train_images, epochs, request: gr.Request = None):
         text = tables.training_status(rec, "the quick classifier", estimate_text(quick_classifier_seconds(cfg)))
         if rec["kind"] != "saved":
             return text, gr.skip(), gr.skip()
-        return (text, gr.update(choices=ex.session_choices(session), value=Path(rec["path"]).stem),
+        return (text, gr.update(choices=labelled(ex.session_choices(session), folders(session)),
+                                value=Path(rec["path"]).stem),
                 gr.update(visible=False))
 
     yield from _training(TRAIN, request, lambda stop: ex.train_classifier(cfg, stop, out), render)

@@ -6,17 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from labs.core.ckpt_labels import checkpoint_folder
+
 REFERENCE_NAME = "resnet77_cifar10"  # listed first (labs.transfer.source.REFERENCE_NAME)
 
 
 def initial_names(folder: str | Path | None = None) -> list[str]:
     """Names of the checkpoints in `folder` (default: the checkpoint folder) whose JSON says a ResNet trained on
     CIFAR-10; unreadable or odd files are left out (the full listing explains nothing more to a visitor)."""
-    import os
-
-    if folder is None:
-        env = os.environ.get("LABS_CHECKPOINT_DIR")
-        folder = Path(env).expanduser() if env else Path(__file__).resolve().parents[2] / "checkpoints"
+    folder = checkpoint_folder() if folder is None else folder
     names = []
     for weights in sorted(Path(folder).glob("*.safetensors")) if Path(folder).is_dir() else []:
         info = weights.with_suffix(".json")

@@ -16,6 +16,7 @@ import gradio as gr
 from labs import datagate, ui
 from labs.core import eta, public
 from labs.core.catalog import DATASETS
+from labs.core.ckpt_labels import checkpoint_folder, labelled
 from labs.core.errors import LabsError
 from labs.transfer.config import (OPTIMIZERS, PRESETS, SEED_RESULTS, SEED_SVM_ACC, SOURCE_BLOCKS, TransferConfig,
                                   eta_seconds, preset, source_overrides, subset_sizes)
@@ -40,6 +41,13 @@ Trainable parameters with a 100-class head: freeze input only (stem) 162,180 · 
 freeze all early (stem + stage 1) 129,188."""
 
 DEFAULT = preset("quick")
+
+
+def choices(found: list[str], request: gr.Request | None = None) -> list[tuple[str, str]]:
+    """(label, name) for the dropdown: each name with its CIFAR-10 accuracy and epochs (labs.core.ckpt_labels)."""
+    from labs.core.checkpoints import folders
+
+    return labelled(found, folders(ui.session(request)))
 
 
 def sources(request: gr.Request | None = None) -> list[str]:
@@ -75,13 +83,15 @@ def on_load(request: gr.Request = None):
     where = "kept for this session only" if public.is_public() else "saved to the checkpoint folder"
     note = no_checkpoint_message() if not found else ("A source network is ready; train another here if you like "
                                                       f"({where} with the train command's metadata).")
-    return (gr.update(choices=found, value=found[0] if found else None), gr.update(open=not found), note,
+    return (gr.update(choices=choices(found, request), value=found[0] if found else None), gr.update(open=not found),
+            note,
             quick["n_train"], quick["train"].epochs)
 
 
 def refresh_checkpoints(current, request: gr.Request = None):
     found = sources(request)
-    return gr.update(choices=found, value=current if current in found else (found[0] if found else None))
+    return gr.update(choices=choices(found, request),
+                     value=current if current in found else (found[0] if found else None))
 
 
 def eta_text(strategies, optimizers, epochs, train_subset, test_subset, from_scratch, svm_train, svm_test) -> str:
@@ -174,7 +184,7 @@ def train_source_phase(n_train, epochs, request: gr.Request = None):
         if kind == "saved":
             name = Path(rec["path"]).stem  # the page shows names, never server paths
             return (f"saved {name} (CIFAR-10 test accuracy {rec['metrics']['final_test_acc']:.1%}); "
-                    f"selected above", gr.update(choices=sources(request), value=name))
+                    f"selected above", gr.update(choices=choices(sources(request), request), value=name))
         if kind == "not_saved":
             return rec["reason"], gr.skip()
         return gr.skip(), gr.skip()
@@ -189,7 +199,7 @@ def build(tab: gr.Tab | None = None) -> None:
     gr.Markdown(ABOUT)
     with gr.Row():
         first = initial_names()  # names only (the page shows no path); the page's load re-lists them for the session
-        checkpoint = gr.Dropdown(first, value=first[0] if first else None, scale=4, elem_id="transfer-checkpoint",
+        checkpoint = gr.Dropdown(labelled(first, [checkpoint_folder()]), value=first[0] if first else None, scale=4, elem_id="transfer-checkpoint",
                                  label="Source network: CIFAR-10 ResNet checkpoint",
                                  info="pick one by name (↻ lists new ones)")
         refresh = gr.Button("↻", scale=0, min_width=40)
