@@ -61,6 +61,18 @@ def test_a_stopped_run_is_not_saved(tmp_path):
     assert recs[-1]["kind"] == "not_saved" and not (tmp_path / "m.json").exists()
 
 
+def test_the_missing_checkpoint_hint_names_a_recipe_and_a_stage_that_exist():
+    import re
+
+    from labs.core.recipes import REFERENCE_HINT
+    from labs.reproduce.stages import STAGES
+
+    named = re.findall(r"--recipe (\S+)", REFERENCE_HINT)
+    assert named == ["resnet77_cifar10_fast"] and recipe(named[0])["train"].epochs == 6  # as the hint says
+    assert re.findall(r"--stage (\w+)", REFERENCE_HINT) == ["reference"] and "reference" in STAGES
+    assert recipe("resnet77_cifar10_reference")["train"].epochs == 80
+
+
 def test_the_quick_classifier_has_one_name_and_recipe():
     args = recipe("resnet77_cifar10_quick")
     assert args["model"] == "resnet" and args["depth"] == (7, 7) and args["train"].augment

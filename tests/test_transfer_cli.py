@@ -37,7 +37,8 @@ def test_no_checkpoint_says_how_to_train_one(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert f"no CIFAR-10 ResNet checkpoint in {tmp_path}" in err
-    assert "python -m labs train --model resnet --dataset cifar10" in err
+    assert "`python -m labs reproduce --stage reference`" in err  # how the committed reference is made
+    assert "`python -m labs train --recipe resnet77_cifar10_fast --out checkpoints/resnet77_cifar10`" in err
 
 
 # The flag that sets each field; the two booleans are flags without a value, which cannot carry a bad one.

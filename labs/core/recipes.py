@@ -20,6 +20,13 @@ from pathlib import Path
 from labs.core.errors import LabsError
 from labs.core.params import fail
 
+# How the committed reference classifier is made (the `reference` stage, recipe resnet77_cifar10_reference, 80
+# epochs) and how to make a good one faster (the fast recipe: 4 of its epochs took 24.5 min here for 78.6%,
+# bench/time_to_accuracy.py): what a missing-checkpoint message points to.
+REFERENCE_HINT = ("`python -m labs reproduce --stage reference` (the reference: 80 epochs, hours on a CPU), or "
+                  "`python -m labs train --recipe resnet77_cifar10_fast --out checkpoints/resnet77_cifar10` "
+                  "(6 epochs, about 40 min on a 2-core CPU)")
+
 
 def model_args_for(model: str, image_shape: tuple[int, int, int], num_classes: int, depth=None, widths=None) -> dict:
     """Constructor arguments for registered `model` on data of shape (C, H, W)."""

@@ -19,7 +19,7 @@ from labs.core.catalog import DATASETS, visitor_message
 from labs.core.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metadata
 from labs.core.errors import LabsError
 from labs.core.models import CLASSIFIERS, objective_of
-from labs.core.recipes import recipe, train_and_save
+from labs.core.recipes import REFERENCE_HINT, recipe, train_and_save
 from labs.ood import notes, protocol
 from labs.ood.config import AUTOENCODER_BLOCKS, AutoencoderConfig, GridConfig, LiveConfig, QuickClassifierConfig, ViewConfig
 from labs.ood.detectors import BASELINE, DETECTORS, LIVE_DETECTOR, defaults, setting_text
@@ -61,8 +61,7 @@ def availability(checkpoint: str | None = None) -> str:
         quick = recipe(QUICK_RECIPE)["dataset"]
         missing = visitor_message(quick)
         return (f"**No classifier in the checkpoint folder yet.** Train a quick one below (the recipe "
-                f"`{QUICK_RECIPE}`; the reference model comes from `python -m labs train --model resnet --dataset "
-                f"cifar10 --depth 7,7 --widths 16,32 --epochs 10 --out checkpoints/resnet77_cifar10`)."
+                f"`{QUICK_RECIPE}`; the reference model comes from {REFERENCE_HINT})."
                 + (f" **{missing}**" if missing else ""))
     name = checkpoint if checkpoint in names else default_checkpoint()
     missing = visitor_message(read_metadata(checkpoint_path(name))["dataset"])

@@ -12,14 +12,12 @@ from pathlib import Path
 
 from labs.core.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metadata
 from labs.core.errors import LabsError
-from labs.core.recipes import recipe, train_and_save
+from labs.core.recipes import REFERENCE_HINT, recipe, train_and_save
 
 SOURCE_DATASET = "cifar10"
 SOURCE_WIDTHS = [16, 32]
 REFERENCE_NAME = "resnet77_cifar10"   # the project's reference checkpoint, checkpoints/resnet77_cifar10.*
 QUICK_RECIPE = "resnet77_cifar10_quick"  # labs.core.recipes' quick CIFAR-10 classifier; saved under this name
-TRAIN_HINT = ("python -m labs train --model resnet --dataset cifar10 --depth 7,7 --widths 16,32 --epochs 10 "
-              f"--out checkpoints/{REFERENCE_NAME}")
 
 
 def source_checkpoints(folder: str | Path | None = None) -> list[str]:
@@ -31,8 +29,8 @@ def source_checkpoints(folder: str | Path | None = None) -> list[str]:
 def no_checkpoint_message(in_tab: bool = True) -> str:
     """What to do without a source network; the page's version names no server folder."""
     if in_tab:
-        return f"no CIFAR-10 ResNet checkpoint yet: press 'Train a CIFAR-10 ResNet first' (or run `{TRAIN_HINT}`)"
-    return f"no CIFAR-10 ResNet checkpoint in {checkpoint_dir()}: run `{TRAIN_HINT}`"
+        return f"no CIFAR-10 ResNet checkpoint yet: press 'Train a CIFAR-10 ResNet first' (or run {REFERENCE_HINT})"
+    return f"no CIFAR-10 ResNet checkpoint in {checkpoint_dir()}: run {REFERENCE_HINT}"
 
 
 def source_names(folders) -> list[str]:
@@ -84,11 +82,11 @@ def load_source(path: str | Path | None, image_shape: tuple[int, int, int] | Non
     args = meta["model_args"]
     if meta["model"] != "resnet":
         raise LabsError(f"{Path(path).name} is a {meta['model']} checkpoint; transfer needs a ResNet trained on "
-                        f"CIFAR-10 (train one with `{TRAIN_HINT}`)")
+                        f"CIFAR-10 (train one with {REFERENCE_HINT})")
     widths = list(args.get("widths", SOURCE_WIDTHS))
     if widths != SOURCE_WIDTHS:
         raise LabsError(f"{Path(path).name} has widths {widths}; the seed's network has widths {SOURCE_WIDTHS} "
-                        f"(train one with `{TRAIN_HINT}`)")
+                        f"(train one with {REFERENCE_HINT})")
     if "normalization" not in meta:
         raise LabsError(f"{Path(path).name}.json has no 'normalization' (mean/std); re-save it with "
                         f"`python -m labs train ...`")
