@@ -26,6 +26,7 @@ def test_checkpoint_loads_and_matches_its_json(path):
     assert loaded["model"] == meta["model"] and loaded["dataset"] == meta["dataset"]
     assert count_parameters(model) == meta["num_parameters"]
     assert meta["command"].startswith("python -m labs ")
+    assert " /" not in meta["command"]  # relative paths: a committed file names no developer's folder
     assert len(meta["curves"]) == meta["config"]["epochs"]
     assert meta["metrics"]["check"]["images"] == 2000
     assert path.with_suffix(".safetensors").stat().st_size < 5 * 2**20

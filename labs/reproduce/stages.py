@@ -29,6 +29,16 @@ class Context:
     threads: int = 0
 
 
+def _shown(path: Path) -> str:
+    """`path` as a checkpoint's command shows it: relative to the repository when inside it (a committed JSON
+    names no developer's folder), else as given."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
 def _curves(history: list[dict]) -> list[dict]:
     keep = ("epoch", "step", "seconds", "test_loss", "test_acc", "train_loss")
     return [{k: h[k] for k in keep if k in h} for h in history]
@@ -193,7 +203,7 @@ def reference(ctx: Context):
     over = dict(dataset="digits", epochs=1, n_train=128, n_test=64, batch_size=32, depth=(1, 1)) if ctx.dry else {}
     args = recipe("resnet77_cifar10_reference", **over)
     out = Path(ctx.checkpoints) / REFERENCE
-    command = f"python -m labs train --recipe resnet77_cifar10_reference --out {out}"
+    command = f"python -m labs train --recipe resnet77_cifar10_reference --out {_shown(out)}"
     start, end = yield from _train_and_save("ResNet[7,7]", args, out, ctx, command)
     n_params, n_test = start["parameters"], start["n_test"]
     train = args["train"]
@@ -225,7 +235,7 @@ def autoencoder(ctx: Context):
     args = recipe("autoencoder_cifar10", **over)
     out = Path(ctx.checkpoints) / AUTOENCODER
     command = (f"python -m labs train --recipe autoencoder_cifar10 --epochs {args['train'].epochs} "
-               f"--train-subset 0 --test-subset 0 --out {out}")
+               f"--train-subset 0 --test-subset 0 --out {_shown(out)}")
     _, end = yield from _train_and_save("autoencoder", args, out, ctx, command)
     table = [{"Model": "convolutional autoencoder", "Test MSE (normalised pixels)": end["final_test_loss"],
               "Epochs": args["train"].epochs, "Seconds": end["seconds"]}]

@@ -94,10 +94,10 @@ class TransferConfig(Checked):
 # Named presets: field overrides of TransferConfig.
 PRESETS: dict[str, dict] = {
     # A 2-core CPU finishes the 6 runs in minutes (AVX2-only, ~150 img/s: ~10 min); accuracies are far below the
-    # seed's. Measured on real CIFAR-100 with this preset: fine-tuning 11.6-17.2%, BELOW Phase 1's SVM (20.7% on
-    # 10,000 images). Beating the SVM takes more images x epochs (the seed: 50,000 x many epochs), i.e. 30+ CPU
-    # minutes for the 6 runs; the tab says so next to the results (BUDGET_NOTE in labs/transfer/tables.py) instead
-    # of shrinking the SVM's budget to make the picture agree.
+    # seed's. Measured on real CIFAR-100 with this preset (from the earlier 8-epoch reference, 84.2%): fine-tuning
+    # 11.6-17.2%, BELOW Phase 1's SVM (20.7% on 10,000 images). Beating the SVM takes more images x epochs (the
+    # seed: 50,000 x many epochs), i.e. 30+ CPU minutes for the 6 runs; the tab says so next to the results
+    # (BUDGET_NOTE in labs/transfer/tables.py) instead of shrinking the SVM's budget to make the picture agree.
     "quick": dict(train_subset=5000, test_subset=2000, epochs=3, augment=False,
                   svm_train_subset=10000, svm_test_subset=2000),
     # the whole data set, as the seed (hours on a CPU, minutes on a GPU)
