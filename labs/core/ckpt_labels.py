@@ -40,15 +40,21 @@ def describe(meta: dict) -> str:
     return " · ".join(parts)
 
 
+def read_meta(info: Path) -> dict | None:
+    """A checkpoint's JSON as a dict, without torch; None when it is missing, too large, unreadable or not an
+    object (the listings leave such a checkpoint out, the labels show its bare name)."""
+    try:
+        meta = json.loads(info.read_text()) if info.stat().st_size < MAX_JSON_BYTES else None
+    except (OSError, ValueError, RecursionError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
 def _meta(name: str, folders) -> dict:
     for folder in folders:
         info = Path(folder) / f"{name}.json"
-        try:
-            if info.is_file() and info.stat().st_size < MAX_JSON_BYTES:
-                meta = json.loads(info.read_text())
-                return meta if isinstance(meta, dict) else {}
-        except (OSError, ValueError, RecursionError):
-            return {}
+        if info.is_file():
+            return read_meta(info) or {}
     return {}
 
 

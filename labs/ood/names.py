@@ -4,10 +4,9 @@ from its list only: its first list is this one."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from labs.core.ckpt_labels import checkpoint_folder
+from labs.core.ckpt_labels import checkpoint_folder, read_meta
 
 CLASSIFIER_MODELS = ("mlp", "residual_mlp", "plain_cnn", "resnet")  # labs.core.models.CLASSIFIERS, without torch
 
@@ -21,11 +20,7 @@ def initial_names(where: str | Path | None = None) -> list[str]:
     where = Path(where) if where else folder()
     names = []
     for weights in sorted(where.glob("*.safetensors")) if where.is_dir() else []:
-        info = weights.with_suffix(".json")
-        try:
-            meta = json.loads(info.read_text()) if info.stat().st_size < 16 * 2**20 else None
-        except (OSError, ValueError, RecursionError):
-            continue
+        meta = read_meta(weights.with_suffix(".json"))
         if isinstance(meta, dict) and meta.get("model") in CLASSIFIER_MODELS:
             names.append(weights.stem)
     return names

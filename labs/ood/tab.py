@@ -94,8 +94,8 @@ def refresh(request: gr.Request = None):
     session = ui.session(request)
     choices = ex.session_choices(session)
     msg = "" if choices and not ex.checkpoint_choices() else ex.availability()
-    return (gr.update(choices=labelled(choices, folders(session)), value=ex.session_default(session)), gr.update(value=msg, visible=bool(msg)),
-            gr.update(visible=not choices),
+    return (gr.update(choices=labelled(choices, folders(session)), value=ex.session_default(session)),
+            gr.update(value=msg, visible=bool(msg)), gr.update(visible=not choices),
             tables.autoencoder_note(ex.session_autoencoder(session), f"{ex.AUTOENCODER_RECIPE}.safetensors"))
 
 
@@ -175,8 +175,8 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
         gr.Markdown(public.caps_note("odin_classifier"), visible=public.is_public(), elem_classes=["labs-note"])
     with gr.Row():
         first = names.initial_names()  # by name, without torch; the page's first draw lists them for the session
-        ckpt = gr.Dropdown(labelled(first, [names.folder()]), value=names.initial_default(first), label="Classifier checkpoint", scale=3,
-                           info="in-distribution set: the first n test images of its own data set")
+        ckpt = gr.Dropdown(labelled(first, [names.folder()]), value=names.initial_default(first),
+                           label="Classifier checkpoint", scale=3, info="in-distribution set: the first n test images of its own data set")
         refresh_btn = gr.Button("↻", scale=0, min_width=40)
         ood = gr.Dropdown([(s.title, k) for k, s in OOD_SETS.items()], value=live0.ood_set, label="OOD set",
                           allow_custom_value=True, scale=3)

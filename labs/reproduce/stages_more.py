@@ -32,6 +32,7 @@ def transfer(ctx: Context):
     plus the same ResNet from scratch), all 50,000 training and 10,000 test images, augmentation."""
     from labs.core import params
     from labs.transfer.config import SEED_RESULTS, SEED_SVM_ACC, TransferConfig
+    from labs.reproduce.targets import SVM
     from labs.transfer.experiment import run_finetune, run_svm
 
     source = _reference(ctx)
@@ -48,7 +49,7 @@ def transfer(ctx: Context):
             svm = rec
     seconds += svm["extract_seconds"] + svm["fit_seconds"]
     yield {"kind": "progress", "text": f"SVM on frozen features: {svm['test_acc']:.2%}"}
-    table = [{"Strategy": "Linear SVM on frozen features", "Optimizer": f"LinearSVC (C={svm['c']:g})",
+    table = [{"Strategy": SVM, "Optimizer": f"LinearSVC (C={svm['c']:g})",
               "Test Accuracy": svm["test_acc"], "Trainable Params": (svm["feature_dim"] + 1) * round(1 / svm["chance"]),
               "Time (s)": seconds}]
     runs, curves, paces = [], {}, {}
@@ -64,7 +65,7 @@ def transfer(ctx: Context):
                          "final": {"final_test_acc": row["Test Accuracy"], "seconds": row["Time (s)"],
                                    "lr": row["lr"], "epochs": row["epochs"]}})
             seconds += row["Time (s)"]
-    seed_table = [{"Strategy": "Linear SVM on frozen features", "Test Accuracy": SEED_SVM_ACC}] + [
+    seed_table = [{"Strategy": SVM, "Test Accuracy": SEED_SVM_ACC}] + [
         {k: r[k] for k in ("Strategy", "Optimizer", "Test Accuracy", "Trainable Params")} for r in SEED_RESULTS]
     yield {"kind": "result", "config": asdict(cfg), "seed": cfg.seed, "runs": runs, "table": table,
            "seed_table": seed_table, "notes": transfer_notes(table, seed_table), "checkpoints": [],
@@ -72,8 +73,9 @@ def transfer(ctx: Context):
 
 
 def transfer_notes(table: list[dict], seed_table: list[dict]) -> list[str]:
-    tuned = [r for r in table if r["Strategy"] != "Linear SVM on frozen features"
-             and not r["Strategy"].startswith("From scratch")]
+    from labs.reproduce.targets import tuned_rows
+
+    tuned = tuned_rows(table)
     if not tuned:
         return []
     best = max(tuned, key=lambda r: r["Test Accuracy"])

@@ -3,10 +3,9 @@ full checks when the page loads). The dropdown takes names from its list only: i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from labs.core.ckpt_labels import checkpoint_folder
+from labs.core.ckpt_labels import checkpoint_folder, read_meta
 
 REFERENCE_NAME = "resnet77_cifar10"  # listed first (labs.transfer.source.REFERENCE_NAME)
 
@@ -17,11 +16,7 @@ def initial_names(folder: str | Path | None = None) -> list[str]:
     folder = checkpoint_folder() if folder is None else folder
     names = []
     for weights in sorted(Path(folder).glob("*.safetensors")) if Path(folder).is_dir() else []:
-        info = weights.with_suffix(".json")
-        try:
-            meta = json.loads(info.read_text()) if info.stat().st_size < 16 * 2**20 else None
-        except (OSError, ValueError, RecursionError):
-            continue
+        meta = read_meta(weights.with_suffix(".json"))
         if isinstance(meta, dict) and meta.get("model") == "resnet" and meta.get("dataset") == "cifar10":
             names.append(weights.stem)
     return sorted(names, key=lambda n: (n != REFERENCE_NAME, n))

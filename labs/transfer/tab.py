@@ -84,8 +84,7 @@ def on_load(request: gr.Request = None):
     note = no_checkpoint_message() if not found else ("A source network is ready; train another here if you like "
                                                       f"({where} with the train command's metadata).")
     return (gr.update(choices=choices(found, request), value=found[0] if found else None), gr.update(open=not found),
-            note,
-            quick["n_train"], quick["train"].epochs)
+            note, quick["n_train"], quick["train"].epochs)
 
 
 def refresh_checkpoints(current, request: gr.Request = None):
@@ -199,7 +198,8 @@ def build(tab: gr.Tab | None = None) -> None:
     gr.Markdown(ABOUT)
     with gr.Row():
         first = initial_names()  # names only (the page shows no path); the page's load re-lists them for the session
-        checkpoint = gr.Dropdown(labelled(first, [checkpoint_folder()]), value=first[0] if first else None, scale=4, elem_id="transfer-checkpoint",
+        checkpoint = gr.Dropdown(labelled(first, [checkpoint_folder()]), value=first[0] if first else None, scale=4,
+                                 elem_id="transfer-checkpoint",
                                  label="Source network: CIFAR-10 ResNet checkpoint",
                                  info="pick one by name (↻ lists new ones)")
         refresh = gr.Button("↻", scale=0, min_width=40)
