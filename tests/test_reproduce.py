@@ -41,10 +41,13 @@ def test_dry_run_runs_every_stage_end_to_end(dry):
     assert {r["Optimizer"] for r in transfer["table"][1:7]} == {"Adam", "SGD"}
     odin = results.read("odin", out / "results")  # ODIN on both epsilon scales, the seed's first
     odin_rows = [r for r in odin["table"] if r["Detector"] == "ODIN"]
-    assert len(odin_rows) == 2 and odin["table"][:2] == odin_rows
-    assert "paper's" not in odin_rows[0]["Setting"] and (odin_rows[1]["Setting"] == odin_rows[0]["Setting"]
-                                                        or "paper's ε scale" in odin_rows[1]["Setting"])
-    assert len(odin["table"]) - 1 == len({r["Detector"] for r in odin["table"]})  # the others once each
+    assert odin["table"][:len(odin_rows)] == odin_rows and "paper's" not in odin_rows[0]["Setting"]
+    if len(odin_rows) == 2:
+        assert "paper's ε scale" in odin_rows[1]["Setting"]
+    else:  # both scales chose ε = 0: one untagged row, and the note says so
+        assert len(odin_rows) == 1 and "ε=0" in odin_rows[0]["Setting"]
+        assert "on both ε scales" in odin["notes"][0]
+    assert len(odin["table"]) - len(odin_rows) == len({r["Detector"] for r in odin["table"]}) - 1  # others once
     cnn = results.read("cnn", out / "results")
     assert [(r["Architecture"], r["Size"]) for r in cnn["table"]] == [
         (a, s) for s in ("Small", "Medium", "Large") for a in ("PlainCNN", "ResNet")]
@@ -221,3 +224,26 @@ def test_status_reads_how_far_a_stage_in_progress_got(tmp_path, monkeypatch):
     assert line.startswith("transfer: in progress (1 run(s) finished; a run at epoch 1/2 + 8 steps done, last test "
                            "accuracy ") and re.search(r"h of compute so far, (less than 1 s|about \d+ s) left at its "
                                                       r"recent pace\)$", line)
+
+
+def test_odin_rows_are_distinct_and_the_notes_read_them():
+    """A paper-scale pass that chose ε = 0 repeats the seed-scale pass's row: it is kept once, and the note
+    says that both scales chose no perturbation; otherwise both ODIN rows and their AUROCs are named."""
+    from labs.reproduce.stages_more import _distinct, odin_notes
+
+    def row(ood, det, setting, auroc):
+        return {"OOD set": ood, "Detector": det, "Setting": setting, "AUROC": auroc}
+
+    same = {"detector": "ODIN", "setting": "T=1, ε=0"}
+    assert _distinct([same, {"detector": "Max softmax", "setting": "-"}, dict(same)]) == [
+        same, {"detector": "Max softmax", "setting": "-"}]
+    table = [row("near", "ODIN", "T=1, ε=0", 0.805), row("near", "Max softmax", "-", 0.805),
+             row("near", "Energy score", "T=1", 0.789),
+             row("far", "ODIN", "T=100, ε=0.004, seed's ε scale", 0.942),
+             row("far", "ODIN", "T=100, ε=0.002, paper's ε scale (pixel units)", 0.940),
+             row("far", "Max softmax", "-", 0.904), row("far", "Autoencoder", "-", 0.944)]
+    near, far = odin_notes(table)
+    assert near.startswith("near: ODIN AUROC T=1, ε=0: 0.805, against max softmax 0.805 (on both ε scales")
+    assert near.endswith("so ODIN is max softmax itself); best ODIN = Max softmax (0.805).")
+    assert far == ("far: ODIN AUROC T=100, ε=0.004, seed's ε scale: 0.942; T=100, ε=0.002, paper's ε scale "
+                   "(pixel units): 0.940, against max softmax 0.904; best Autoencoder (0.944).")

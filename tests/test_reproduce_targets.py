@@ -65,6 +65,18 @@ def test_odin_target_needs_10k_per_side_and_both_scales():
         "met", "2 OOD sets, 10,000 / 10,000 images per side; ODIN rows on both ε scales")
     one_scale = [r for r in rows if r["Setting"] != "ODIN paper"]
     assert targets.odin_full(_record("odin", one_scale, config))[0] == "not met"
+    # one ODIN row at ε = 0 counts for both scales only where the run's grid searched the paper's scale too
+    zero = [r for r in one_scale if r["OOD set"] != "MNIST" or r["Detector"] != "ODIN"] + [
+        {"OOD set": "MNIST", "Detector": "ODIN", "Setting": "T=1, ε=0"}]
+    grid = [{"setting": "T=1, ε=0"}, {"setting": "T=1, ε=0.001, seed's ε scale"}]
+    runs = [{"name": "MNIST", "final": {"grid": grid}}]
+    assert targets.odin_full(_record("odin", zero, config, runs))[0] == "not met"  # Gaussian: seed's scale only
+    zero = [r for r in rows if r["OOD set"] != "MNIST"] + zero[-1:]
+    assert targets.odin_full(_record("odin", zero, config, runs))[0] == "not met"  # MNIST: paper's not searched
+    runs[0]["final"]["grid"].append({"setting": "T=1, ε=0.001, paper's ε scale (pixel units)"})
+    assert targets.odin_full(_record("odin", zero, config, runs)) == (
+        "met", "2 OOD sets, 10,000 / 10,000 images per side; ODIN rows on both ε scales (MNIST: ε = 0 chosen "
+               "on both, one row)")
     config["mnist"]["images_per_side"] = 2_000
     assert targets.odin_full(_record("odin", rows, config))[0] == "not met"
 
