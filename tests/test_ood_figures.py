@@ -102,7 +102,18 @@ def test_comparison_bars_one_named_bar_per_detector_labels_never_clipped():
     assert all(b.cliponaxis is False and b.textposition == "outside" for b in bars)
     assert fig.layout.yaxis.range[1] >= 1.1  # room above a bar at 1.0 for its label
     assert fig.data[-1].name == "chance (0.5)" and all(t.name for t in fig.data)
+    assert [t.showlegend for t in fig.data] == [False, False, None]  # the axis names the bars
+    assert list(fig.layout.xaxis.ticktext) == ["ODIN", "Autoencoder"] and fig.layout.xaxis.tickangle == 0
     assert len(figures.comparison_bars([]).data) == 0
+    # ODIN on both ε scales: two named bars, each full width (no grouping into thin slots)
+    both = [{"detector": "ODIN", "setting": "T=1, ε=0.004, seed's ε scale", "AUROC": 0.95},
+            {"detector": "ODIN", "setting": "T=1, ε=0.001, paper's ε scale (pixel units)", "AUROC": 0.94},
+            {"detector": "Energy score", "setting": "T=1", "AUROC": 0.8},
+            {"detector": "Energy score", "setting": "T=10", "AUROC": 0.7}]
+    fig = figures.comparison_bars(both)
+    assert [t.x[0] for t in fig.data if t.type == "bar"] == ["ODIN (seed's ε)", "ODIN (paper's ε)",
+                                                             "Energy score (T=1)", "Energy score (T=10)"]
+    assert fig.layout.barmode == "overlay" and fig.layout.xaxis.ticktext[0] == "ODIN<br>(seed's ε)"
 def test_tables_use_short_columns_and_honest_times():
     table = tables.metrics_table({"ODIN": (SID, SOOD)})
     assert list(table.columns) == tables.METRIC_COLUMNS and len(tables.METRIC_COLUMNS) <= 7
@@ -125,6 +136,7 @@ def test_tables_use_short_columns_and_honest_times():
     comp = tables.comparison_table([{"detector": "ODIN", "setting": "T=1", "seconds": 1.23456, "relative cost": 2.0,
                                      **{k: 0.5 for k in metrics.OOD_METRICS}}])
     assert list(comp.columns) == tables.COMPARISON_COLUMNS and comp.loc[0, "cost"] == "2.0×"
+    assert [tables.cost_text(c) for c in (3.382, 0.1, 0.0267, 0.043)] == ["3.4×", "0.1×", "0.027×", "0.043×"]
     assert comp.loc[0, "detector"] == "ODIN (T=1)" and comp.loc[0, "Det. err"] == 0.5
 
 

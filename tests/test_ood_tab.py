@@ -94,6 +94,10 @@ def test_train_the_quick_classifier_and_the_autoencoder_with_their_recipes(app_u
     assert (tmp_path / "ckpt" / "resnet77_cifar10_quick.json").exists()
     note = client.predict(api_name="/odin_train_autoencoder")
     assert "Autoencoder: `autoencoder_cifar10.safetensors`" in note and "Saved `autoencoder_cifar10`" in note
+    before = (tmp_path / "ckpt" / "autoencoder_cifar10.safetensors").read_bytes()
+    with pytest.raises(Exception, match="already in .* training here would overwrite it"):  # the page keeps it
+        client.predict(api_name="/odin_train_autoencoder")
+    assert (tmp_path / "ckpt" / "autoencoder_cifar10.safetensors").read_bytes() == before
 
 
 # one bad value per constraint the tab's forms reach: (endpoint, field, constraint, form values)

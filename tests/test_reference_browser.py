@@ -59,4 +59,8 @@ def test_odin_first_view_in_the_browser(results_dir, page):
         assert "0.770" in _wait_text(page, "odin-heatmap", "reference run")  # the T=1000, ε=0.002 cell
         assert "ODIN (T=1000, ε=0.002)" in page.inner_text("#odin-comparison")
         assert "reference run (10,000 + 10,000 images" in page.inner_text("#odin-comparison")
+        # the committed autoencoder is the comparison's: no button offers to train (and overwrite) it
+        page.get_by_text("Autoencoder: autoencoder_cifar10.safetensors (used by").wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Train the autoencoder").count() == 0 or \
+            not page.get_by_role("button", name="Train the autoencoder").is_visible()
     assert page.console_errors == []

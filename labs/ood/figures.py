@@ -184,18 +184,40 @@ def auroc_heatmap(rows: Sequence[dict], best: dict[str, dict] | None = None,
 
 
 def comparison_bars(rows: Sequence[dict], title: str = "Test-half AUROC by detector", height: int = 330) -> go.Figure:
-    """AUROC per detector (from protocol.comparison rows), one named bar each, value labels above the bars
-    (never clipped), and chance as a dashed line with its own legend entry."""
+    """AUROC per detector (from protocol.comparison rows), one named bar each (its name under the axis), value
+    labels above the bars (never clipped), and chance as a dashed line, the legend's one entry."""
     if not rows:
         return empty_figure(title, "press Compare detectors", height)
-    names = [r["detector"] for r in rows]
+    names = bar_names(rows)
     data = [go.Bar(x=[name], y=[r["AUROC"]], name=name, marker_color=PALETTE[i % len(PALETTE)],
-                   text=[f"{r['AUROC']:.3f}"], textposition="outside", cliponaxis=False)
+                   text=[f"{r['AUROC']:.3f}"], textposition="outside", cliponaxis=False, showlegend=False)
             for i, (name, r) in enumerate(zip(names, rows))]
     data.append(go.Scatter(x=[names[0], names[-1]], y=[0.5, 0.5], mode="lines", name="chance (0.5)",
                            line=dict(color="#555", dash="dash")))
     fig = go.Figure(data)
     _layout(fig, title, "", "AUROC", height)
-    fig.update_layout(margin=dict(t=60), legend=dict(orientation="h", y=-0.2))
+    # one bar per category: overlay keeps each full width (grouping would split every slot by the trace count)
+    # the bars are named under the axis; the legend (top right) explains the dashed line only
+    fig.update_layout(margin=dict(t=60), barmode="overlay",
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
     fig.update_yaxes(range=[0, 1.15], tickvals=[0, 0.25, 0.5, 0.75, 1.0])
+    # level labels on two lines ("Max<br>softmax"): six of them fit a half-width plot without being cut
+    fig.update_xaxes(tickangle=0, automargin=True, tickvals=names, ticktext=[n.replace(" ", "<br>", 1) for n in names])
     return fig
+
+
+def bar_names(rows: Sequence[dict]) -> list[str]:
+    """A detector's name, and where it has several rows (ODIN on both ε scales) the scale, else the setting."""
+    from collections import Counter
+
+    from labs.ood.detectors import EPS_SCALE_TAGS
+
+    count = Counter(r["detector"] for r in rows)
+    names = []
+    for r in rows:
+        name, setting = r["detector"], r.get("setting", "-")
+        if count[name] > 1:
+            scale = next((k for k, tag in EPS_SCALE_TAGS.items() if tag in setting), None)
+            name = f"{name} ({scale}'s ε)" if scale else f"{name} ({setting})"
+        names.append(name)
+    return names

@@ -86,8 +86,8 @@ def draw(checkpoint, ood_set, images_per_side, temperature, epsilon, extras, eps
 
 @ui.handler
 def refresh(request: gr.Request = None):
-    """(checkpoint list, missing-things message, train row visibility, autoencoder note); a session's own models
-    (public mode) are listed to it first."""
+    """(checkpoint list, missing-things message, train row visibility, autoencoder note, autoencoder button
+    visibility: only while the comparison has none); a session's own models (public mode) are listed to it first."""
     from labs.core.checkpoints import folders
     from labs.ood import experiment as ex
 
@@ -96,7 +96,8 @@ def refresh(request: gr.Request = None):
     msg = "" if choices and not ex.checkpoint_choices() else ex.availability()
     return (gr.update(choices=labelled(choices, folders(session)), value=ex.session_default(session)),
             gr.update(value=msg, visible=bool(msg)), gr.update(visible=not choices),
-            tables.autoencoder_note(ex.session_autoencoder(session), f"{ex.AUTOENCODER_RECIPE}.safetensors"))
+            tables.autoencoder_note(ae := ex.session_autoencoder(session), f"{ex.AUTOENCODER_RECIPE}.safetensors"),
+            gr.update(visible=ae is None))
 
 
 def _protocol(cfg: GridConfig, request: gr.Request | None, compare: bool):
@@ -232,7 +233,8 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
             ae_status = gr.Markdown("", elem_classes=["labs-note"])
             ae_label = lambda: (f"Train the autoencoder "  # noqa: E731
                                 f"({estimate_text(autoencoder_seconds(AutoencoderConfig()))})")
-            ae_btn = gr.Button(ae_label(), scale=0, min_width=320)
+            with gr.Column(scale=0, min_width=320, visible=False) as ae_box:  # shown while there is none
+                ae_btn = gr.Button(ae_label())
             ui.on_load(ae_label, ae_btn)
     with gr.Accordion("Notes: conventions, OOD set definitions, what the numbers mean", open=False):
         gr.Markdown(notes.conventions())
@@ -240,7 +242,7 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
 
     form = [ckpt, ood, n, temp, eps, extras, eps_scale]
     live_out = [roc, table, hist, status]
-    listing = [ckpt, message, train_row, ae_status]
+    listing = [ckpt, message, train_row, ae_status, ae_box]
     live_kw = dict(fn=live, inputs=form, outputs=live_out, show_progress_on=[status], trigger_mode="multiple",
                    concurrency_limit=4, concurrency_id=LIVE)
     draw_kw = dict(fn=draw, inputs=form, outputs=live_out, show_progress_on=[status], concurrency_limit=4,
@@ -265,8 +267,8 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
                    show_progress_on=[best_md])
     ui.heavy_event(comp_btn.click, GRID, compare, setup, [heat, grid_table, best_md, comp_table, comp_bars, reading],
                    api_name="odin_compare", show_progress_on=[best_md])
-    ui.heavy_event(ae_btn.click, GRID, train_autoencoder, None, ae_status, api_name="odin_train_autoencoder",
-                   show_progress_on=[ae_status])
+    ui.heavy_event(ae_btn.click, GRID, train_autoencoder, None, [ae_status, ae_box],
+                   api_name="odin_train_autoencoder", show_progress_on=[ae_status])
     ui.stop_button(grid_stop, GRID, [best_md, ae_status])  # the reply goes to the line the stopped job wrote
     ui.heavy_event(train_btn.click, TRAIN, train_classifier, [train_n, train_epochs], [message, ckpt, train_row],
                    api_name="odin_train_classifier", show_progress_on=[message]).success(**draw_kw)

@@ -111,7 +111,12 @@ def comparison_table(rows: Sequence[dict]) -> pd.DataFrame:
     """protocol.comparison rows, rounded, the setting next to the detector's name, without the score vectors."""
     return pd.DataFrame([{"detector": r["detector"] + (f" ({r['setting']})" if r["setting"] != "-" else ""),
                           **{SHORT.get(k, k): round(r[k], 4) for k in metrics.OOD_METRICS},
-                          "cost": f"{r['relative cost']:.1f}×"} for r in rows], columns=COMPARISON_COLUMNS)
+                          "cost": cost_text(r["relative cost"])} for r in rows], columns=COMPARISON_COLUMNS)
+
+
+def cost_text(ratio: float) -> str:
+    """2.0× at or above 0.1; two significant digits below (the autoencoder's 0.027×, not 0.0×)."""
+    return f"{ratio:.1f}×" if ratio >= 0.1 else f"{ratio:.2g}×"
 
 
 def comparison_label(state: str, done: int = 0, total: int = 0) -> str:

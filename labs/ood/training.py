@@ -10,6 +10,7 @@ import gradio as gr
 
 from labs import ui
 from labs.core import public
+from labs.core.errors import LabsError
 from labs.core.ckpt_labels import labelled
 from labs.core.eta import format_seconds
 from labs.ood import tables
@@ -69,9 +70,17 @@ def train_autoencoder(request: gr.Request = None):
 
     public.check("odin_autoencoder", train_seconds=autoencoder_seconds(AutoencoderConfig()))
     out = save_dir(ui.session(request)) / ex.AUTOENCODER_RECIPE
+    if out.with_suffix(".safetensors").exists():  # the page never replaces a model (the reference one, say)
+        where = "this session's folder" if public.is_public() else out.parent
+        raise LabsError(f"`{out.name}` is already in {where} and Compare detectors uses it: training here "
+                        f"would overwrite it. To train a new one, move its two files ({out.name}.safetensors, "
+                        f".json) away, or run `python -m labs train --recipe {ex.AUTOENCODER_RECIPE} --out "
+                        f"<another path>`")
 
     def render(rec):
         text = tables.training_status(rec, "the autoencoder", estimate_text(autoencoder_seconds(AutoencoderConfig())))
-        return f"{tables.autoencoder_note(Path(rec['path']), '')} {text}" if rec["kind"] == "saved" else text
+        if rec["kind"] != "saved":
+            return text, gr.skip()
+        return f"{tables.autoencoder_note(Path(rec['path']), '')} {text}", gr.update(visible=False)
 
     yield from _training(GRID, request, lambda stop: ex.train_autoencoder(AutoencoderConfig(), stop, out), render)
