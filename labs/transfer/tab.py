@@ -43,20 +43,16 @@ freeze all early (stem + stage 1) 129,188."""
 DEFAULT = preset("quick")
 
 
-def choices(found: list[str], request: gr.Request | None = None) -> list[tuple[str, str]]:
-    """(label, name) for the dropdown: each name with its CIFAR-10 accuracy and epochs (labs.core.ckpt_labels)."""
-    from labs.core.checkpoints import folders
-
-    return labelled(found, folders(ui.session(request)))
-
-
-def sources(request: gr.Request | None = None) -> list[str]:
-    """Names of the source checkpoints this session may pick: its own (public mode), then the checkpoint folder's.
-    The page shows and takes names only, never a path."""
+def listing(request: gr.Request | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """(names, (label, name) pairs) of the source checkpoints this session may pick: its own (public mode), then
+    the checkpoint folder's, each label with its CIFAR-10 accuracy and epochs (labs.core.ckpt_labels); the
+    session's folders are resolved once. The page shows and takes names only, never a path."""
     from labs.core.checkpoints import folders
     from labs.transfer.source import source_names
 
-    return source_names(folders(ui.session(request)))
+    where = folders(ui.session(request))
+    found = source_names(where)
+    return found, labelled(found, where)
 
 
 def source_path(name, request: gr.Request | None = None) -> str:
@@ -78,18 +74,18 @@ def on_load(request: gr.Request = None):
     from labs.core.recipes import recipe
     from labs.transfer.source import QUICK_RECIPE, no_checkpoint_message
 
-    found = sources(request)
+    found, labels = listing(request)
     quick = recipe(QUICK_RECIPE)
     where = "kept for this session only" if public.is_public() else "saved to the checkpoint folder"
     note = no_checkpoint_message() if not found else ("A source network is ready; train another here if you like "
                                                       f"({where} with the train command's metadata).")
-    return (gr.update(choices=choices(found, request), value=found[0] if found else None), gr.update(open=not found),
+    return (gr.update(choices=labels, value=found[0] if found else None), gr.update(open=not found),
             note, quick["n_train"], quick["train"].epochs)
 
 
 def refresh_checkpoints(current, request: gr.Request = None):
-    found = sources(request)
-    return gr.update(choices=choices(found, request),
+    found, labels = listing(request)
+    return gr.update(choices=labels,
                      value=current if current in found else (found[0] if found else None))
 
 
@@ -183,7 +179,7 @@ def train_source_phase(n_train, epochs, request: gr.Request = None):
         if kind == "saved":
             name = Path(rec["path"]).stem  # the page shows names, never server paths
             return (f"saved {name} (CIFAR-10 test accuracy {rec['metrics']['final_test_acc']:.1%}); "
-                    f"selected above", gr.update(choices=choices(sources(request), request), value=name))
+                    f"selected above", gr.update(choices=listing(request)[1], value=name))
         if kind == "not_saved":
             return rec["reason"], gr.skip()
         return gr.skip(), gr.skip()
