@@ -58,6 +58,9 @@ def test_odin_first_view_in_the_browser(results_dir, page):
         _open(page, url)
         assert "0.770" in _wait_text(page, "odin-heatmap", "reference run")  # the T=1000, ε=0.002 cell
         assert "ODIN (T=1000, ε=0.002)" in page.inner_text("#odin-comparison")
+        # the first live view is ODIN at that chosen setting, against max softmax
+        assert page.get_by_role("spinbutton", name="T", exact=True).input_value() == "1000"
+        assert page.get_by_role("spinbutton", name="ε", exact=True).input_value() == "0.002"
         assert "reference run (10,000 + 10,000 images" in page.inner_text("#odin-comparison")
         # the committed autoencoder is the comparison's: no button offers to train (and overwrite) it
         page.get_by_text("Autoencoder: autoencoder_cifar10.safetensors (used by").wait_for(timeout=30_000)

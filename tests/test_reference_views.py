@@ -237,6 +237,12 @@ def test_odin_heatmap_and_comparison_of_the_selected_set(results_dir):
     assert heat.data[1].name == "best (validation)" and (heat.data[1].x[0], heat.data[1].y[0]) == (1.3, 1.3)
     heat, comp, bars = reference.view(record, line, "gaussian")
     assert "no Gaussian noise (it covers: Uniform noise)" in heat.layout.annotations[0].text
+    # the live view starts at ODIN's chosen setting, for the reference's own checkpoint only
+    assert reference.initial_setting(record, "uniform", "resnet77_cifar10") == {"temperature": 1000.0,
+                                                                               "epsilon": 0.002}
+    assert reference.initial_setting(record, "uniform", "tiny_digits") == {}
+    assert reference.initial_setting(record, "gaussian", "resnet77_cifar10") == {}
+    assert reference.initial_setting(None, "uniform", "resnet77_cifar10") == {}
     assert reference.parse_setting("T=10, ε=0.002, seed's ε scale") == {"eps_scale": "seed", "temperature": 10.0,
                                                                        "epsilon": 0.002}
     assert reference.parse_setting("T=1, ε=0.004, paper's ε scale (pixel units)") == {

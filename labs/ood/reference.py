@@ -85,6 +85,18 @@ def comparison_rows(record: dict, ood: str) -> list[dict]:
              "relative cost": r["Relative cost"]} for r in record["table"] if r["OOD set"] == title]
 
 
+def initial_setting(record: dict | None, ood: str, checkpoint: str | None) -> dict:
+    """ODIN's setting the reference run chose for `ood` on the seed's ε scale (its comparison table's first ODIN
+    row: {'temperature', 'epsilon'[, 'eps_scale']}), where `checkpoint` is the reference run's; else {} (the
+    live view's own defaults). The tab's first live view starts there: ODIN as the lab tuned it, the star of
+    the heatmap beside it, not T=1, ε=0, where ODIN is max softmax."""
+    if record is None or _run(record, ood) is None or record["config"][ood].get("checkpoint") != checkpoint:
+        return {}
+    odin = DETECTORS["odin"].title
+    row = next((r for r in comparison_rows(record, ood) if r["detector"] == odin), None)
+    return parse_setting(row["setting"]) if row is not None else {}
+
+
 def why_not(record: dict | None, line: str, ood: str) -> str:
     if record is None:
         return (line or reference.missing_line("odin")).replace("`", "")

@@ -183,16 +183,21 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
                           allow_custom_value=True, scale=3)
         n = gr.Number(FIRST_VIEW_IMAGES, precision=0, label="Images per side", scale=1,
                       info="start small: the first view is drawn as the tab opens")
+    ref_record, ref_line = reference.load()  # results/odin.json: the reference run's grid and comparison
+    # the first live view: ODIN at the setting the reference run chose for this checkpoint and OOD set, if any
+    start = {"temperature": live0.temperature, "epsilon": live0.epsilon, "eps_scale": live0.eps_scale,
+             **reference.initial_setting(ref_record, live0.ood_set, ckpt.value)}
     with gr.Row():
-        log_t = gr.Slider(0, 3, value=0, step=0.1, label="Temperature: log10 T (0 → T=1, 3 → T=1000)", scale=3)
-        temp = gr.Number(live0.temperature, label="T", info="type a value + Enter, or use the slider", scale=1)
-        eps_slider = gr.Slider(0, EPS_SLIDER_MAX, value=live0.epsilon, step=0.0005, scale=3,
+        log_t = gr.Slider(0, 3, value=log_from_t(start["temperature"]), step=0.1,
+                          label="Temperature: log10 T (0 → T=1, 3 → T=1000)", scale=3)
+        temp = gr.Number(start["temperature"], label="T", info="type a value + Enter, or use the slider", scale=1)
+        eps_slider = gr.Slider(0, EPS_SLIDER_MAX, value=start["epsilon"], step=0.0005, scale=3,
                                label="ε (on the scale chosen below)")
-        eps = gr.Number(live0.epsilon, label="ε", info="type a value + Enter, or use the slider", scale=1)
+        eps = gr.Number(start["epsilon"], label="ε", info="type a value + Enter, or use the slider", scale=1)
         extras = gr.Dropdown([(DETECTORS[k].title, k) for k in LIVE_EXTRAS], value=list(live0.extras),
                              multiselect=True, allow_custom_value=True, label="Also plot", scale=2)
     with gr.Row():
-        eps_scale = gr.Radio([(EPS_SCALES[k], k) for k in EPS_SCALES], value=live0.eps_scale, label="ε scale",
+        eps_scale = gr.Radio([(EPS_SCALES[k], k) for k in EPS_SCALES], value=start["eps_scale"], label="ε scale",
                              elem_id="odin-eps-scale", info="the seed's 0.004 is the paper's ~0.001 (CIFAR std ~0.25)")
     with gr.Row():
         roc = gr.Plot(figures.roc_figure({}, note=OPENING), label="ROC", elem_id="odin-roc")
@@ -213,7 +218,6 @@ def build(tab: gr.Tab | None = None) -> dict[str, gr.components.Component]:
             grid_stop = gr.Button("Stop", variant="stop", scale=0, min_width=70)
         gr.Markdown(public.caps_note("odin_grid"), visible=public.is_public(), elem_classes=["labs-note"])
         with gr.Row():
-            ref_record, ref_line = reference.load()  # results/odin.json: the reference run's grid and comparison
             ref_heat, ref_comp, ref_bars = reference.view(ref_record, ref_line, live0.ood_set)
             heat = gr.Plot(ref_heat, label="Grid heatmap", elem_id="odin-heatmap")
             with gr.Column():
