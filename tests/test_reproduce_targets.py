@@ -43,6 +43,23 @@ def test_cnn_targets_read_the_depth_trend_of_each_architecture():
     assert targets.resnet_large(contradicted) == ("not met", "ResNet Large 39.75%")
 
 
+def test_cnn_notes_give_the_gap_per_depth_and_the_steps_where_plain_degrades():
+    from labs.reproduce.stages import cnn_notes
+
+    # the full-scale run's shape: Small plain held back by capacity, degradation from Medium to Large only
+    table = _cnn(plain=[(0.8199, 0.9265), (0.8343, 0.8532), (0.8199, 0.8774)],
+                 resnet=[(0.8254, 0.9209), (0.8633, 0.7858), (0.8709, 0.7614)])["table"]
+    notes = cnn_notes(table)
+    assert "ResNet minus PlainCNN: +0.55 / +2.90 / +5.10 points of test accuracy, -0.006 / -0.067 / -0.116 of " \
+           "final train loss (Small / Medium / Large)." in notes
+    steps = [n for n in notes if n.startswith("From ")]
+    assert steps == ["From Medium to Large PlainCNN gets worse (83.43% -> 81.99%, train loss 0.853 -> 0.877) "
+                     "while ResNet gets better (86.33% -> 87.09%, 0.786 -> 0.761)."]
+    # no step is named where ResNet degrades too
+    worse = _cnn(plain=[(0.80, 0.30), (0.75, 0.45)], resnet=[(0.80, 0.30), (0.78, 0.35)])["table"]
+    assert not [n for n in cnn_notes(worse) if n.startswith("From ")]
+
+
 def test_transfer_targets_exclude_the_svm_and_from_scratch_rows():
     table = [{"Strategy": targets.SVM, "Optimizer": "LinearSVC", "Test Accuracy": 0.2176},
              {"Strategy": "No freeze", "Optimizer": "SGD", "Test Accuracy": 0.4950},

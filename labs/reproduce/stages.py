@@ -171,6 +171,30 @@ def cnn_notes(table: list[dict]) -> list[str]:
         notes.append(f"{arch}: test accuracy {_trend(accs)} ({' / '.join(f'{a:.2%}' for a in accs)}), final train "
                      f"loss {_trend([-v for v in losses]).replace('falls', 'rises').replace('fall', 'rise')} "
                      f"({' / '.join(f'{v:.3f}' for v in losses)}), Small / Medium / Large.")
+    notes += _depth_gaps(table)
+    return notes
+
+
+def _depth_gaps(table: list[dict]) -> list[str]:
+    """What the skips are worth at each depth (ResNet minus PlainCNN), and every step in depth at which PlainCNN
+    gets worse in both test accuracy and final train loss while ResNet does not: the seed's degradation where
+    it shows, even when the shallowest plain network is held back by its small capacity instead."""
+    rows = {(r["Architecture"], r["Size"]): r for r in table}
+    sizes = [r["Size"] for r in table if r["Architecture"] == "PlainCNN" and ("ResNet", r["Size"]) in rows]
+    if len(sizes) < 2:
+        return []
+    acc = {s: rows["ResNet", s]["Final accuracy"] - rows["PlainCNN", s]["Final accuracy"] for s in sizes}
+    loss = {s: rows["PlainCNN", s]["Final train loss"] - rows["ResNet", s]["Final train loss"] for s in sizes}
+    notes = [f"ResNet minus PlainCNN: {' / '.join(f'{acc[s] * 100:+.2f}' for s in sizes)} points of test accuracy, "
+             f"{' / '.join(f'{-loss[s]:+.3f}' for s in sizes)} of final train loss ({' / '.join(sizes)})."]
+    for a, b in zip(sizes, sizes[1:]):
+        pa, pb, ra, rb = rows["PlainCNN", a], rows["PlainCNN", b], rows["ResNet", a], rows["ResNet", b]
+        if (pb["Final accuracy"] < pa["Final accuracy"] and pb["Final train loss"] > pa["Final train loss"]
+                and rb["Final accuracy"] >= ra["Final accuracy"] and rb["Final train loss"] <= ra["Final train loss"]):
+            notes.append(f"From {a} to {b} PlainCNN gets worse ({pa['Final accuracy']:.2%} -> "
+                         f"{pb['Final accuracy']:.2%}, train loss {pa['Final train loss']:.3f} -> "
+                         f"{pb['Final train loss']:.3f}) while ResNet gets better ({ra['Final accuracy']:.2%} -> "
+                         f"{rb['Final accuracy']:.2%}, {ra['Final train loss']:.3f} -> {rb['Final train loss']:.3f}).")
     return notes
 
 
