@@ -48,12 +48,16 @@ def missing_line(stage: str) -> str:
     return f"Reference run not produced yet: `python -m labs reproduce --stage {stage}`"
 
 
-def load(stage: str) -> tuple[dict | None, str]:
-    """(record, '') when results/<stage>.json exists and validates, else (None, the line to show instead)."""
+def load(stage: str, partial: bool = False) -> tuple[dict | None, str]:
+    """(record, '') when results/<stage>.json exists and validates, else (None, the line to show instead).
+    partial=True: a stage still running gives the record of its rows so far (a "progress" field says how
+    many), which `label` marks as in progress."""
     from labs.reproduce import results
 
     try:
         record = results.read(stage)
+        if record is None and partial:
+            record = results.read_partial(stage)
     except LabsError as err:
         return None, f"Reference run not readable: {err}"
     if record is None:
@@ -69,11 +73,15 @@ def data_text(title: str, n: int | None, n_all: int) -> str:
 
 
 def label(record: dict, data: str, epochs: int | None = None) -> str:
-    """'reference run (<data>, N epochs, <hardware>)', plus 'dry run on tiny data' when the file says so."""
+    """'reference run (<data>, N epochs, <hardware>)', plus 'dry run on tiny data' when the file says so;
+    'reference run in progress, 3 of 8 rows so far (...)' for a partial record."""
     from labs.reproduce import results
 
     parts = [data] + ([f"{epochs} epoch{'s' if epochs != 1 else ''}"] if epochs is not None else [])
-    text = f"reference run ({', '.join(parts)}, {results.describe(record['hardware'])})"
+    progress = record.get("progress")
+    head = (f"reference run in progress, {progress['done']} of {progress['total']} rows so far" if progress
+            else "reference run")
+    text = f"{head} ({', '.join(parts)}, {results.describe(record['hardware'])})"
     return text + (" · dry run on tiny data, not the full reproduction" if record.get("dry_run") else "")
 
 

@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--missing", action="store_true",
                    help="skip the stages whose results file exists (one command continues a reproduction across "
                         "sessions; the stages run in the order --stage lists them)")
-    p.add_argument("--report", action="store_true", help="only regenerate RESULTS.md from results/")
+    p.add_argument("--report", action="store_true",
+                   help="only regenerate RESULTS.md from results/ (and a stage in progress: its rows so far)")
     p.add_argument("--status", action="store_true", help="only say, per stage, whether it is produced, in progress "
                                                          "(how far its resume states got) or not started")
     p.set_defaults(func=reproduce_command)
@@ -38,8 +39,8 @@ def reproduce_command(args) -> int:
         print("\n".join(status(args.out)))
         return 0
     if args.report:
-        res_dir, _, path = folders(args.out, False)
-        print(f"wrote {report.write(res_dir, path)}")
+        res_dir, ckpt_dir, path = folders(args.out, False)
+        print(f"wrote {report.write(res_dir, path, ckpt_dir)}")
         return 0
     pick_device(args.device)  # a bad or absent device fails here, in one line
     t0 = time.perf_counter()

@@ -40,7 +40,9 @@ SCHEMA = {
     "date": (str, True),
     "dry_run": (bool, True),
     "checkpoints": (list, True),    # checkpoint names the stage wrote (checkpoints/NAME.json)
+    "progress": (dict, False),      # a partial record only: {"done": rows finished, "total": rows in all}
 }
+PARTIAL = "partial.json"  # in a stage's resume folder (checkpoints/.state/<stage>/): its finished rows so far
 RUN_FIELDS = ("name", "curves", "final")
 
 
@@ -131,13 +133,59 @@ def validate(record: dict, source: str = "results") -> dict:
 def write(record: dict, folder: Path | None = None) -> Path:
     """Validate and write results/<stage>.json atomically."""
     record = validate(_clean(record), record.get("stage", "results"))
-    folder = Path(folder or results_dir())
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{record['stage']}.json"
+    return _write_json(record, Path(folder or results_dir()) / f"{record['stage']}.json")
+
+
+def _write_json(record: dict, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=1) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def partial_path(stage: str, checkpoints: Path | None = None) -> Path:
+    from labs.core.checkpoints import checkpoint_dir
+
+    return Path(checkpoints or checkpoint_dir()) / ".state" / stage / PARTIAL
+
+
+def write_partial(record: dict, checkpoints: Path | None = None) -> Path:
+    """A stage still running: the record of the rows it has finished so far (same schema, plus "progress"),
+    kept with its resume state, which the finished stage removes."""
+    record = validate(_clean(record), record.get("stage", "results"))
+    if not {"done", "total"} <= set(record.get("progress", {})):
+        raise LabsError(f"{record['stage']}: a partial record needs progress {{'done', 'total'}}")
+    return _write_json(record, partial_path(record["stage"], checkpoints))
+
+
+def read_partial(stage: str, checkpoints: Path | None = None) -> dict | None:
+    """A stage's validated partial record (rows finished so far), or None when there is none."""
+    path = partial_path(stage, checkpoints)
+    if not path.exists():
+        return None
+    record = _load(path, stage)
+    if "progress" not in record:
+        raise LabsError(f"{stage}: {PARTIAL} has no 'progress' field")
+    return record
+
+
+def read_partials(checkpoints: Path | None = None, skip: dict | None = None) -> dict[str, dict]:
+    """{stage: partial record} for the stages in progress (not those in `skip`, e.g. the produced ones); an
+    unreadable partial file is left out (the stage rewrites it after its next row)."""
+    from labs.reproduce.stages import STAGES
+
+    found = {}
+    for name in STAGES:
+        if skip and name in skip:
+            continue
+        try:
+            record = read_partial(name, checkpoints)
+        except LabsError:
+            record = None
+        if record is not None:
+            found[name] = record
+    return found
 
 
 def read(stage: str, folder: Path | None = None) -> dict | None:
@@ -145,6 +193,10 @@ def read(stage: str, folder: Path | None = None) -> dict | None:
     path = Path(folder or results_dir()) / f"{stage}.json"
     if not path.exists():
         return None
+    return _load(path, stage)
+
+
+def _load(path: Path, stage: str) -> dict:
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError, RecursionError) as err:

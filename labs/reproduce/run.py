@@ -61,19 +61,31 @@ def reproduce(stages: list[str] | None = None, dry: bool = False, device: str | 
                     return
                 if rec["kind"] == "result":
                     result = rec
+                elif rec["kind"] == "partial":  # rows finished so far: the tabs and RESULTS.md show them
+                    results.write_partial(_record(name, title, rec, dry, device), ckpt_dir)
+                    report.write(res_dir, report_path, ckpt_dir)
+                    done, total = rec["progress"]["done"], rec["progress"]["total"]
+                    yield {"kind": "progress", "text": f"{done} of {total} rows so far in "
+                                                       f"{results.PARTIAL} and {report_path.name}"}
                 else:
                     yield rec
         if result is None:  # skipped (a dry run without the data it needs): nothing to write
             continue
-        fields = {k: v for k, v in result.items() if k != "kind"}
-        record = {"schema": results.SCHEMA_VERSION, "stage": name, "title": title, **fields,
-                  "command": command_for(name, dry), "hardware": results.hardware(_device_name(device)),
-                  "commit": results.commit(), "date": results.today(), "dry_run": dry}
+        record = _record(name, title, result, dry, device)
         path = results.write(record, res_dir)
-        shutil.rmtree(state, ignore_errors=True)  # finished: its per-epoch states are no longer needed
-        report.write(res_dir, report_path)
+        shutil.rmtree(state, ignore_errors=True)  # finished: its per-epoch states (and partial record) go
+        report.write(res_dir, report_path, ckpt_dir)
         yield {"kind": "stage_done", "stage": name, "path": str(path), "table": record["table"]}
     yield {"kind": "done", "results": str(res_dir), "report": str(report_path)}
+
+
+def _record(name: str, title: str, rec: dict, dry: bool, device: str | None) -> dict:
+    """A stage's "result" (or "partial") record as its results file holds it: what the stage measured, plus
+    the schema, command, hardware, commit and date."""
+    fields = {k: v for k, v in rec.items() if k != "kind"}
+    return {"schema": results.SCHEMA_VERSION, "stage": name, "title": title, **fields,
+            "command": command_for(name, dry), "hardware": results.hardware(_device_name(device)),
+            "commit": results.commit(), "date": results.today(), "dry_run": dry}
 
 
 def status(out: str | Path | None = None) -> list[str]:
@@ -98,6 +110,13 @@ def status(out: str | Path | None = None) -> list[str]:
         done = sum(1 for st in states if "end" in st)
         running = [st for st in states if "end" not in st]
         parts = [f"{done} run(s) finished"] if done else []
+        try:
+            partial = results.read_partial(name, ckpt_dir)
+        except LabsError as err:
+            partial, parts = None, parts + [str(err)]
+        if partial is not None:
+            parts.append(f"{partial['progress']['done']} of {partial['progress']['total']} table rows in "
+                         f"{results.PARTIAL}")
         if passes:
             names = ", ".join(p.name.rsplit("-", 1)[0].removeprefix("pass-") for p in passes)  # pass-SET-SCALE-key
             parts.append(f"{len(passes)} pass(es) finished: {names}")

@@ -33,7 +33,7 @@ def transfer(ctx: Context):
     from labs.core import params
     from labs.transfer.config import SEED_RESULTS, SEED_SVM_ACC, TransferConfig
     from labs.reproduce.targets import SVM
-    from labs.transfer.experiment import run_finetune, run_svm
+    from labs.transfer.experiment import run_finetune
 
     source = _reference(ctx)
     full = dict(train_subset=0, test_subset=0, svm_train_subset=0, svm_test_subset=0, epochs=TRANSFER_EPOCHS)
@@ -41,20 +41,26 @@ def transfer(ctx: Context):
                epochs=1, batch_size=32)
     cfg = params.build(TransferConfig, checkpoint=str(source), augment=True, from_scratch=True, threads=ctx.threads,
                        **(dry if ctx.dry else full))
-    svm, seconds = {}, 0.0
-    for rec in run_svm(cfg):
-        if rec["kind"] == "progress" and rec["done"] == rec["total"]:
-            yield {"kind": "progress", "text": f"SVM: {rec['stage']} done ({rec['seconds']:.0f} s)"}
-        elif rec["kind"] == "done":
-            svm = rec
-    seconds += svm["extract_seconds"] + svm["fit_seconds"]
+    svm = yield from _svm(cfg, source)
+    seconds = svm["extract_seconds"] + svm["fit_seconds"]
     yield {"kind": "progress", "text": f"SVM on frozen features: {svm['test_acc']:.2%}"}
     table = [{"Strategy": SVM, "Optimizer": f"LinearSVC (C={svm['c']:g})",
               "Test Accuracy": svm["test_acc"], "Trainable Params": (svm["feature_dim"] + 1) * round(1 / svm["chance"]),
               "Time (s)": seconds}]
-    runs, curves, paces = [], {}, {}
+    seed_table = [{"Strategy": SVM, "Test Accuracy": SEED_SVM_ACC}] + [
+        {k: r[k] for k in ("Strategy", "Optimizer", "Test Accuracy", "Trainable Params")} for r in SEED_RESULTS]
+    runs, curves, paces, total = [], {}, {}, 1
+
+    def record(kind: str) -> dict:
+        return {"kind": kind, "config": asdict(cfg), "seed": cfg.seed, "runs": runs, "table": table,
+                "seed_table": seed_table, "notes": transfer_notes(table, seed_table), "checkpoints": [],
+                "compute_seconds": seconds}
+
     for rec in run_finetune(cfg, device=ctx.device):
-        if rec["kind"] == "eval":
+        if rec["kind"] == "start":  # the SVM row is in: the tab and RESULTS.md can show it while the runs train
+            total += len(rec["runs"])
+            yield {**record("partial"), "progress": {"done": len(table), "total": total}}
+        elif rec["kind"] == "eval":
             curves.setdefault(rec["run"], []).append(rec)
             yield _progress(rec["run"], rec, cfg.epochs, paces)
         elif rec["kind"] == "row":
@@ -65,11 +71,40 @@ def transfer(ctx: Context):
                          "final": {"final_test_acc": row["Test Accuracy"], "seconds": row["Time (s)"],
                                    "lr": row["lr"], "epochs": row["epochs"]}})
             seconds += row["Time (s)"]
-    seed_table = [{"Strategy": SVM, "Test Accuracy": SEED_SVM_ACC}] + [
-        {k: r[k] for k in ("Strategy", "Optimizer", "Test Accuracy", "Trainable Params")} for r in SEED_RESULTS]
-    yield {"kind": "result", "config": asdict(cfg), "seed": cfg.seed, "runs": runs, "table": table,
-           "seed_table": seed_table, "notes": transfer_notes(table, seed_table), "checkpoints": [],
-           "compute_seconds": seconds}
+            if len(table) < total:
+                yield {**record("partial"), "progress": {"done": len(table), "total": total}}
+    yield record("result")
+
+
+def _svm(cfg, source: Path):
+    """Phase 1's figures (yielding its progress lines); kept in the stage's resume folder, keyed on the config and
+    the reference's file, so a rerun after a killed process neither spends minutes on it again nor draws a
+    different row (the fit is not bit-identical from one process to the next)."""
+    import hashlib
+    import json
+
+    from labs.core import resume
+    from labs.core.checkpoints import read_metadata
+    from labs.transfer.experiment import run_svm
+
+    ident = json.dumps({"config": asdict(cfg), "net": read_metadata(source)}, sort_keys=True, default=str)
+    saved = (resume.active() / f"svm-{hashlib.sha1(ident.encode()).hexdigest()[:12]}.json"
+             if resume.active() is not None else None)
+    if saved is not None and saved.exists():
+        svm = json.loads(saved.read_text())
+        yield {"kind": "progress", "text": f"SVM on frozen features: done before ({saved.name})"}
+        return svm
+    for rec in run_svm(cfg):
+        if rec["kind"] == "progress" and rec["done"] == rec["total"]:
+            yield {"kind": "progress", "text": f"SVM: {rec['stage']} done ({rec['seconds']:.0f} s)"}
+        elif rec["kind"] == "done":
+            svm = {k: float(rec[k]) if k != "feature_dim" else int(rec[k])
+                   for k in ("test_acc", "c", "feature_dim", "chance", "extract_seconds", "fit_seconds")}
+    if saved is not None:
+        tmp = saved.with_suffix(".tmp")
+        tmp.write_text(json.dumps(svm))
+        os.replace(tmp, saved)
+    return svm
 
 
 def transfer_notes(table: list[dict], seed_table: list[dict]) -> list[str]:

@@ -133,17 +133,26 @@ TARGETS: list[tuple[str, str, Callable[[dict], tuple[str, str]]]] = [
 ]
 
 
-def check(found: dict[str, dict]) -> list[dict]:
-    """One row per target: Target, Stage, Status, Measured."""
+def check(found: dict[str, dict], partials: dict[str, dict] | None = None) -> list[dict]:
+    """One row per target: Target, Stage, Status, Measured. A stage still running is judged on the rows it
+    has finished (`partials`), its status saying "so far"; "in progress" while those rows cannot tell yet."""
     rows = []
     for stage, words, judge in TARGETS:
         record = found.get(stage)
-        if record is None:
+        partial = None if record is not None else (partials or {}).get(stage)
+        if partial is not None:
+            try:
+                status, measured = judge(partial)
+                status = f"{status} so far (in progress)"
+            except (KeyError, ValueError, StopIteration):  # the rows it judges have not finished yet
+                status, measured = "in progress", "-"
+        elif record is None:
             status, measured = "not produced yet", "-"
         else:
             status, measured = judge(record)
-            if record["dry_run"]:
-                status = f"{status} (dry run)"
+        record = record or partial
+        if record is not None and record["dry_run"]:
+            status = f"{status} (dry run)"
         rows.append({"Target": words, "Stage": stage, "Status": status, "Measured": measured})
     return rows
 

@@ -19,7 +19,8 @@ SEED_ROWS = [{"Strategy": SVM, "Optimizer": "LinearSVC", "Test Accuracy": SEED_S
 
 
 def load() -> tuple[dict | None, str]:
-    return reference.load("transfer")
+    """results/transfer.json, or while the stage is still running the rows it has finished (labelled so)."""
+    return reference.load("transfer", partial=True)
 
 
 def label(record: dict) -> str:
@@ -46,6 +47,9 @@ def view(record: dict | None, line: str = "") -> tuple[str, pd.DataFrame]:
                              for r in SEED_ROWS])
         return f"{line or reference.missing_line('transfer')}. Until then, the seed's table (full CIFAR-100):", seed
     notes = " ".join(record.get("notes", []))
+    progress = record.get("progress")
+    left = (f" The other {progress['total'] - progress['done']} rows are still training (the same command "
+            f"continues them); the seed's table is below for the rows not shown yet." if progress else "")
     text = (f"**Table: {label(record)}**, `{record['command']}`; green bars in the chart above. The seed's SVM row: "
-            f"{SEED_SVM_ACC:.1%}." + (f" {notes}" if notes else ""))
+            f"{SEED_SVM_ACC:.1%}." + (f" {notes}" if notes else "") + left)
     return text, results_table(record["table"])
