@@ -2,6 +2,7 @@
 stage writes one after its SVM row and after every fine-tuning run, RESULTS.md and `--status` show it marked as
 in progress, a rerun continues, and the finished stage's results file replaces it."""
 
+import json
 import threading
 
 from labs.reproduce import report, results
@@ -47,6 +48,8 @@ def test_transfer_stage_shows_its_rows_so_far_then_finishes(tmp_path, monkeypatc
     assert any(r.get("text", "").startswith("SVM on frozen features: done before (svm-") for r in rest)
     final = results.read("transfer", tmp_path / "results")
     assert len(final["table"]) == 8 and final["table"][:2] == partial["table"]  # the SVM and finished run kept
+    curves = [json.dumps(run["curves"]) for run in final["runs"]]
+    assert len(set(curves)) == 7  # each run trained (not one strategy's finished state replayed for another)
     assert results.read_partial("transfer", tmp_path / "checkpoints") is None  # removed with the resume state
     md = (tmp_path / "RESULTS.md").read_text()
     assert "In progress" not in md and "| transfer (dry run: not a result) |" in md

@@ -64,6 +64,23 @@ def test_other_settings_are_another_run(tmp_path):
     assert len(list(tmp_path.glob("fit-*.pt"))) == 2
 
 
+def test_the_same_weights_with_other_parts_frozen_are_another_run(tmp_path):
+    """The transfer stage fine-tunes one source network three ways: each freeze strategy is its own run (the key
+    once ignored what was frozen, and a rerun replayed the first strategy's finished state for the others)."""
+    from labs.core.freeze import freeze
+
+    data = load_dataset("digits")
+    cfg = TrainConfig(epochs=1, batch_size=64, threads=1, grad_norms=False)
+    keys = [resume.run_key(m, data, cfg, torch.device("cpu"))
+            for m in (_model(), freeze(_model(), ("stem",)), freeze(_model(), ("stem", "stages.0")))]
+    assert len(set(keys)) == 3
+    assert keys[0] == resume.run_key(_model(), data, cfg, torch.device("cpu"))  # nothing frozen: the key as before
+    with resume.into(tmp_path):
+        run_to_end(fit(_model(), data, cfg))
+        end = run_to_end(fit(freeze(_model(), ("stem",)), data, cfg))
+    assert "resumed_from_epoch" not in end and len(list(tmp_path.glob("fit-*.pt"))) == 2
+
+
 def test_a_damaged_state_file_starts_over(tmp_path):
     data = load_dataset("digits")
     cfg = TrainConfig(epochs=1, batch_size=64, threads=1, grad_norms=False)

@@ -66,7 +66,18 @@ def run_key(model: nn.Module, data, config, device: torch.device) -> str:
     ident = {"config": changed, "model": type(model).__name__,
              "weights": shapes, "data": [data.name, len(data.y_train), len(data.y_test), list(data.mean)],
              "device": device.type}
+    frozen = _frozen(model)
+    if frozen:  # fine-tuning the same weights with some frozen is another run (absent when none: older keys hold)
+        ident["frozen"] = frozen
     return hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _frozen(model: nn.Module) -> list[str]:
+    """The weights that will not learn: parameters with requires_grad=False, and weights and biases that are
+    buffers (a FrozenBatchNorm2d's, labs.core.freeze)."""
+    params = dict(model.named_parameters())
+    return [n for n in model.state_dict() if (n in params and not params[n].requires_grad)
+            or (n not in params and n.rsplit(".", 1)[-1] in ("weight", "bias"))]
 
 
 def state_path(key: str) -> Path | None:
