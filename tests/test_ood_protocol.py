@@ -70,7 +70,9 @@ def test_costs_are_measured_against_one_clean_forward_pass(cifar_run):
     rows = [r["row"] for r in recs if r["kind"] == "setting"]
     forward = next(r["seconds"] for r in rows if r["detector"] == "msp")
     assert all(r["seconds"] == forward for r in rows if DETECTORS[r["detector"]].from_logits is not None)
-    assert all(r["seconds"] > forward for r in rows if r["detector"] == "odin" and r["params"]["epsilon"] > 0)
+    perturbed = [r["seconds"] for r in rows if r["detector"] == "odin" and r["params"]["epsilon"] > 0]
+    assert sum(perturbed) / len(perturbed) > forward  # a backward pass and a second forward on average (each one
+    # alone is milliseconds here, and a busy machine once made one of them faster than the timed clean forward)
     comp = next(r for r in recs if r["kind"] == "comparison")["rows"]
     assert next(c for c in comp if c["name"] == "msp")["relative cost"] == pytest.approx(1.0)
 

@@ -145,9 +145,9 @@ def _write_json(record: dict, path: Path) -> Path:
 
 
 def partial_path(stage: str, checkpoints: Path | None = None) -> Path:
-    from labs.core.checkpoints import checkpoint_dir
+    from labs.core.ckpt_labels import checkpoint_folder  # no torch: the tabs read partial records at build
 
-    return Path(checkpoints or checkpoint_dir()) / ".state" / stage / PARTIAL
+    return Path(checkpoints or checkpoint_folder()) / ".state" / stage / PARTIAL
 
 
 def write_partial(record: dict, checkpoints: Path | None = None) -> Path:
