@@ -60,6 +60,25 @@ def test_cnn_notes_give_the_gap_per_depth_and_the_steps_where_plain_degrades():
     assert not [n for n in cnn_notes(worse) if n.startswith("From ")]
 
 
+def test_cnn_notes_name_the_epochs_where_accuracy_falls_with_every_step_in_depth():
+    from labs.reproduce.stages import cnn_notes
+
+    table = _cnn(plain=[(0.82, 0.93), (0.83, 0.85), (0.82, 0.88)], resnet=[(0.83, 0.92), (0.86, 0.79), (0.87, 0.76)])
+    accs = {"PlainCNN": [(0.35, 0.29, 0.28), (0.49, 0.47, 0.39), (0.60, 0.62, 0.64)],
+            "ResNet": [(0.38, 0.46, 0.45), (0.56, 0.53, 0.46), (0.70, 0.72, 0.75)]}
+    runs = [{"name": f"{arch} {size}", "final": {},
+             "curves": [{"epoch": e + 1, "test_acc": accs[arch][e][i]} for e in range(3)]}
+            for arch in accs for i, size in enumerate(("Small", "Medium", "Large"))]
+    note = cnn_notes(table["table"], runs)[-1]
+    assert note == ("Test accuracy falls at every step in depth (Small > Medium > Large) for PlainCNN after epochs "
+                    "1, 2 of 3 (after epoch 2: 49.00% / 47.00% / 39.00%); for ResNet after epoch 2 of 3 (after "
+                    "epoch 2: 56.00% / 53.00% / 46.00%).")
+    for run in runs[:3]:  # PlainCNN never falls at every step: no such note
+        run["curves"] = [{"epoch": 1, "test_acc": 0.5}]
+    assert not cnn_notes(table["table"], runs)[-1].startswith("Test accuracy falls")
+    assert cnn_notes(table["table"]) == cnn_notes(table["table"], [])  # without curves: the table's notes only
+
+
 def test_transfer_targets_exclude_the_svm_and_from_scratch_rows():
     table = [{"Strategy": targets.SVM, "Optimizer": "LinearSVC", "Test Accuracy": 0.2176},
              {"Strategy": "No freeze", "Optimizer": "SGD", "Test Accuracy": 0.4950},

@@ -150,7 +150,7 @@ def cnn(ctx: Context):
     seed_table = [{"Architecture": "ResNet", "Size": "Large", "Final accuracy": 0.78,
                    "Note": "the seed's ResNet runs reached 76-78%; its PlainCNN got worse with depth"}]
     yield {"kind": "result", "config": asdict(cfg), "seed": cfg.seed, "runs": runs, "table": table,
-           "seed_table": seed_table, "notes": cnn_notes(table), "checkpoints": [], "compute_seconds": seconds}
+           "seed_table": seed_table, "notes": cnn_notes(table, runs), "checkpoints": [], "compute_seconds": seconds}
 
 
 def _trend(values: list[float]) -> str:
@@ -161,7 +161,7 @@ def _trend(values: list[float]) -> str:
     return "is not monotonic in depth"
 
 
-def cnn_notes(table: list[dict]) -> list[str]:
+def cnn_notes(table: list[dict], runs: list[dict] | None = None) -> list[str]:
     notes = []
     for arch in ("PlainCNN", "ResNet"):
         rows = [r for r in table if r["Architecture"] == arch]
@@ -172,7 +172,36 @@ def cnn_notes(table: list[dict]) -> list[str]:
                      f"loss {_trend([-v for v in losses]).replace('falls', 'rises').replace('fall', 'rise')} "
                      f"({' / '.join(f'{v:.3f}' for v in losses)}), Small / Medium / Large.")
     notes += _depth_gaps(table)
-    return notes
+    return notes + _falls_by_epoch(runs or [])
+
+
+def _falls_by_epoch(runs: list[dict]) -> list[str]:
+    """The epochs after which test accuracy falls at every step in depth (Small > Medium > Large), for each
+    architecture, from the runs' curves: where the seed's degradation shows during training even when it does
+    not at the end."""
+    from labs.reproduce.targets import per_epoch
+
+    curves = {run["name"]: dict(per_epoch(run["curves"], most=10**6)) for run in runs}
+    falls, last = {}, {}
+    for arch in ("PlainCNN", "ResNet"):
+        series = [curves.get(f"{arch} {size}") for size in ("Small", "Medium", "Large")]
+        if not all(series):
+            return []
+        epochs = sorted(set(series[0]) & set(series[1]) & set(series[2]))
+        falls[arch] = [e for e in epochs if series[0][e] > series[1][e] > series[2][e]]
+        last[arch] = (max(epochs, default=0), [c[falls[arch][-1]] for c in series] if falls[arch] else [])
+    if not falls["PlainCNN"]:
+        return []
+
+    def where(arch: str) -> str:
+        if not falls[arch]:
+            return "after no epoch"
+        e, accs = falls[arch][-1], last[arch][1]
+        return (f"after epoch{'s' if len(falls[arch]) > 1 else ''} {', '.join(map(str, falls[arch]))} of "
+                f"{last[arch][0]} (after epoch {e}: {' / '.join(f'{a:.2%}' for a in accs)})")
+
+    return [f"Test accuracy falls at every step in depth (Small > Medium > Large) for PlainCNN {where('PlainCNN')}; "
+            f"for ResNet {where('ResNet')}."]
 
 
 def _depth_gaps(table: list[dict]) -> list[str]:
