@@ -10,7 +10,7 @@ import pytest
 
 from conftest import needs_browser
 from labs.transfer.config import SEED_LABEL
-from transfer_fixtures import tiny_checkpoint, transfer_app, transfer_sources  # noqa: F401
+from transfer_fixtures import bars_legend, tiny_checkpoint, transfer_app, transfer_sources  # noqa: F401
 
 pytestmark = needs_browser
 
@@ -94,7 +94,7 @@ def test_running_status_says_time_left_and_a_stopped_run_is_marked_stopped(tab_p
     assert "running (epoch" not in table
     note = page.locator("#transfer-results-note").inner_text()
     assert re.search(r"Not in the chart .*: [^,]+, stopped at epoch [\d.]+/6", note)
-    assert legend(page, "#transfer-bars") == ["ours: 1,437 images x 6 epochs", SEED_LABEL]
+    assert legend(page, "#transfer-bars") == bars_legend("ours: 1,437 images x 6 epochs")
     wait_text(page, "#transfer-loss-plot", "stopped at epoch", 30_000)  # Plotly redraws after the table
     loss_legend = legend(page, "#transfer-loss-plot")
     assert sum("stopped at epoch" in name for name in loss_legend) == 1

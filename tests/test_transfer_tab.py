@@ -10,9 +10,9 @@ import pytest
 from gradio_client import Client
 
 from conftest import needs_real_data
-from labs.transfer.config import SEED_LABEL, SOURCE_CONSTRAINTS, TransferConfig
-from transfer_fixtures import (assert_one_format, constraint_cases, tiny_checkpoint, transfer_app,  # noqa: F401
-                               transfer_sources)
+from labs.transfer.config import SOURCE_CONSTRAINTS, TransferConfig
+from transfer_fixtures import (assert_one_format, bars_legend, constraint_cases, tiny_checkpoint,  # noqa: F401
+                               transfer_app, transfer_sources)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_finetune_endpoint_streams_curves_and_table(client, ckpt):
     assert {r[1] for r in table["data"]} == {"Adam"}
     names = {t["name"] for t in json.loads(acc["plot"])["data"]}
     assert names == {"Adam / Freeze input only", "Adam / No freeze", "Adam / Freeze all early"}
-    assert [t["name"] for t in json.loads(bars["plot"])["data"]] == ["ours: 128 images x 1 epoch", SEED_LABEL]
+    assert [t["name"] for t in json.loads(bars["plot"])["data"]] == bars_legend("ours: 128 images x 1 epoch")
     assert "128 images x 1 epoch (64 test images), 3 run(s)" in note and "Why these numbers" in note
     assert any("left" in (o[0] or "") for o in outputs)  # running status lines say the time remaining
     assert len(outputs) >= 4  # streamed: at least one update per finished run

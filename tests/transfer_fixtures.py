@@ -46,6 +46,16 @@ def assert_one_format(text: str, field: str, bad) -> None:
 SOURCES = {"resnet11_digits": {}, "wide": {"widths": [16, 64]}, "mlp": {"model": "mlp", "depth": 3, "width": 8}}
 
 
+def bars_legend(ours: str) -> list[str]:
+    """The comparison chart's legend after a live run: ours, the seed's, and the reference run's when the app was
+    built with one (results/transfer.json, or a transfer stage in progress): it stays in the chart for comparison."""
+    from labs.transfer import reference
+    from labs.transfer.config import SEED_LABEL
+
+    record, _ = reference.load()
+    return [ours, SEED_LABEL] + ([reference.label(record)] if record is not None else [])
+
+
 @pytest.fixture(scope="module")
 def transfer_sources(tmp_path_factory) -> Path:
     """A checkpoint folder with the tiny source (resnet11_digits), a ResNet of other widths and an MLP."""
