@@ -80,9 +80,9 @@ def test_running_and_stopped_runs_say_so_in_the_legend_and_are_dashed():
 def test_the_table_fills_final_accuracy_only_for_finished_runs():
     df = results_table(_grid().table_rows(), status=True)
     assert list(df.columns) == ["Strategy", "Optimizer", "Test Accuracy", "Trainable Params", "Time (s)", "Status"]
-    assert df.values.tolist() == [["No freeze", "Adam", "30.00%", "10", 30.0, "finished"],
-                                  ["No freeze", "SGD", NOT_FINAL, "101", 14.5, "stopped at epoch 1.5/3"],
-                                  ["Freeze all early", "Adam", NOT_FINAL, "102", 8.0, "running (epoch 0.5/3)"]]
+    assert df.values.tolist() == [["No freeze", "Adam", "30.00%", "10", "30.0", "finished"],
+                                  ["No freeze", "SGD", NOT_FINAL, "101", "14.5", "stopped at epoch 1.5/3"],
+                                  ["Freeze all early", "Adam", NOT_FINAL, "102", "8.0", "running (epoch 0.5/3)"]]
 
 
 def test_bars_hold_finished_runs_only_and_name_both_budgets():
@@ -139,8 +139,10 @@ def test_results_table_and_svm_summary():
              "Time (s)": 2.0}]
     df = results_table(rows)
     assert list(df.columns) == ["Strategy", "Optimizer", "Test Accuracy", "Trainable Params", "Time (s)"]
-    assert df.values.tolist() == [["Freeze all early", "SGD", "50.00%", "129,188", 2.0],
-                                  ["No freeze", "Adam", "25.00%", "162,644", 3.1]]
+    assert df.values.tolist() == [["Freeze all early", "SGD", "50.00%", "129,188", "2.0"],
+                                  ["No freeze", "Adam", "25.00%", "162,644", "3.1"]]
+    assert results_table([{**rows[0], "Time (s)": 5043.124}])["Time (s)"].tolist() == ["5,043.1"]
+    assert results_table(rows, percent=False)["Time (s)"].tolist() == [2.0, 3.1]
     assert results_table(rows, percent=False)["Test Accuracy"].tolist() == [0.5, 0.25]
     assert results_table(rows, status=True)["Status"].tolist() == ["finished", "finished"]
     md = svm_summary({"c": 1.0, "n_train": 600, "n_test": 300, "test_acc": 0.6123, "chance": 0.1,

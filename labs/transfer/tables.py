@@ -33,10 +33,12 @@ def results_table(rows: list[dict], percent: bool = True, status: bool = False) 
     done = df["Test Accuracy"].notna()
     df = pd.concat([df[done].sort_values("Test Accuracy", ascending=False, kind="stable"), df[~done]])
     df = df.reset_index(drop=True)
-    if percent:  # display strings: '53.30%', '162,644'
+    if percent:  # display strings: '53.30%', '162,644', '5,043.1'
         df["Test Accuracy"] = [NOT_FINAL if pd.isna(v) else f"{v:.2%}" for v in df["Test Accuracy"]]
         df["Trainable Params"] = [f"{int(v):,}" for v in df["Trainable Params"]]
-    df["Time (s)"] = [v if pd.isna(v) else round(float(v), 1) for v in df["Time (s)"]]
+        df["Time (s)"] = [v if pd.isna(v) else f"{float(v):,.1f}" for v in df["Time (s)"]]
+    else:
+        df["Time (s)"] = [v if pd.isna(v) else round(float(v), 1) for v in df["Time (s)"]]
     return df
 
 
