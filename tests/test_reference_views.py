@@ -11,7 +11,6 @@ import json
 import pytest
 
 from labs.core import reference as core_ref
-from labs.core.errors import LabsError
 from labs.reproduce import results
 
 HW = {"device": "cpu", "cpu": "AMD EPYC 7763", "cores": 2, "threads": 2, "torch": "2.x"}
@@ -221,33 +220,6 @@ def test_transfer_without_a_file_shows_the_seed_table(no_results):
     assert text.startswith("Reference run not produced yet: `python -m labs reproduce --stage transfer`")
     assert table.to_dict("records")[0]["Test Accuracy"] == "18.50%" and len(table) == 7
     assert len(comparison_bars([], reference.bars(record)).data) == 1  # the seed's bars alone
-
-
-def test_transfer_in_progress_shows_its_rows_so_far_labelled_so(no_results):
-    """While `reproduce --stage transfer` runs, its finished rows (checkpoints/.state/transfer/partial.json)
-    are the tab's table and green bars, labelled as in progress; the other tabs never read a partial record."""
-    from labs.transfer import reference
-    from labs.transfer.figures import comparison_bars
-
-    full = records()["transfer"]
-    partial = {**full, "table": full["table"][:2], "progress": {"done": 2, "total": 8}}
-    results.write_partial(partial, no_results)
-    record, line = reference.load()
-    assert line == "" and record["progress"] == {"done": 2, "total": 8}
-    text, table = reference.view(record, line)
-    head = (f"reference run in progress, 2 of 8 rows so far (full data: 50,000 CIFAR-100 images, 15 epochs, "
-            f"{HW_TEXT})")
-    assert head in text and "The other 6 rows are still training" in text
-    assert list(table["Strategy"]) == ["Freeze input only", "Linear SVM on frozen features"]
-    bars = comparison_bars([], reference.bars(record))
-    assert [t.name for t in bars.data] == ["seed (full CIFAR-100, many epochs)", head]
-    assert bars.data[1].y[0] == 0.5 and all(v is None for v in bars.data[1].y[1:])  # gaps until they finish
-    assert core_ref.load("transfer") == (None, core_ref.missing_line("transfer"))  # partial=False: not shown
-    results.write(full, no_results)  # the finished stage's file wins over a partial left behind
-    record, _ = reference.load()
-    assert "progress" not in record and len(record["table"]) == 8
-    with pytest.raises(LabsError, match="needs progress"):
-        results.write_partial(full, no_results)
 
 
 # ------------------------------------------------------------------ ODIN

@@ -5,8 +5,16 @@ in progress, a rerun continues, and the finished stage's results file replaces i
 import json
 import threading
 
+import pytest
+
+from labs.core import reference as core_ref
+from labs.core.errors import LabsError
 from labs.reproduce import report, results
 from labs.reproduce.run import reproduce, status
+
+HW = {"device": "cpu", "cpu": "AMD EPYC 7763", "cores": 2, "threads": 2, "torch": "2.x"}
+SVM_ROW = {"Strategy": "Linear SVM on frozen features", "Optimizer": "LinearSVC (C=1)", "Test Accuracy": 0.21,
+           "Trainable Params": 3300, "Time (s)": 50.0}
 
 
 def test_transfer_stage_shows_its_rows_so_far_then_finishes(tmp_path, monkeypatch):
@@ -28,7 +36,7 @@ def test_transfer_stage_shows_its_rows_so_far_then_finishes(tmp_path, monkeypatc
 
     md = (tmp_path / "RESULTS.md").read_text()
     found = results.read_all(tmp_path / "results")
-    assert md == report.render(found, results.read_partials(tmp_path / "checkpoints", skip=found))
+    assert md == report.render(found, results.read_partials(tmp_path / "checkpoints"))
     assert "| transfer (dry run: not a result) (in progress: 2 of 8 rows so far) |" in md
     assert "In progress: 2 of 8 rows so far" in md and report.table(partial["table"]) in md
     targets = {line.split(" | ")[0].lstrip("| "): line for line in md.splitlines() if "| transfer |" in line}
@@ -53,3 +61,45 @@ def test_transfer_stage_shows_its_rows_so_far_then_finishes(tmp_path, monkeypatc
     assert results.read_partial("transfer", tmp_path / "checkpoints") is None  # removed with the resume state
     md = (tmp_path / "RESULTS.md").read_text()
     assert "In progress" not in md and "| transfer (dry run: not a result) |" in md
+
+
+def _transfer_record() -> dict:
+    """A finished transfer stage's record: the SVM, six fine-tuning rows at 50%, from scratch."""
+    tuned = [{"Strategy": s, "Optimizer": o, "Test Accuracy": 0.5, "Trainable Params": 162180, "Time (s)": 100.0}
+             for s in ("Freeze input only", "No freeze", "Freeze all early") for o in ("Adam", "SGD")]
+    scratch = {"Strategy": "From scratch (no transfer)", "Optimizer": "Adam", "Test Accuracy": 0.31,
+               "Trainable Params": 162644, "Time (s)": 90.0}
+    return {"schema": results.SCHEMA_VERSION, "stage": "transfer", "title": "transfer",
+            "config": {"dataset": "cifar100", "epochs": 15, "train_subset": 0}, "seed": 0, "runs": [],
+            "table": [SVM_ROW] + tuned + [scratch], "seed_table": [], "notes": ["transfer note."],
+            "command": "python -m labs reproduce --stage transfer", "hardware": HW, "compute_seconds": 1.0,
+            "commit": "abc", "date": "2025-01-01 00:00 UTC", "dry_run": False, "checkpoints": []}
+
+
+def test_the_transfer_tab_shows_the_rows_so_far_labelled_in_progress(tmp_path, monkeypatch):
+    """While `reproduce --stage transfer` runs, its finished rows (checkpoints/.state/transfer/partial.json)
+    are the tab's table and green bars, labelled as in progress; the other tabs never read a partial record."""
+    from labs.transfer import reference
+    from labs.transfer.figures import comparison_bars
+
+    monkeypatch.setenv("LABS_RESULTS_DIR", str(tmp_path))
+    monkeypatch.setenv("LABS_CHECKPOINT_DIR", str(tmp_path))
+    full = _transfer_record()
+    partial = {**full, "table": full["table"][:2], "progress": {"done": 2, "total": 8}}
+    results.write_partial(partial, tmp_path)
+    record, line = reference.load()
+    assert line == "" and record["progress"] == {"done": 2, "total": 8}
+    text, table = reference.view(record, line)
+    head = ("reference run in progress, 2 of 8 rows so far (full data: 50,000 CIFAR-100 images, 15 epochs, "
+            "2-core AMD EPYC 7763 CPU (2 threads))")
+    assert head in text and "The other 6 rows are still training" in text
+    assert list(table["Strategy"]) == ["Freeze input only", "Linear SVM on frozen features"]
+    bars = comparison_bars([], reference.bars(record))
+    assert [t.name for t in bars.data] == ["seed (full CIFAR-100, many epochs)", head]
+    assert bars.data[1].y[0] == 0.5 and all(v is None for v in bars.data[1].y[1:])  # gaps until they finish
+    assert core_ref.load("transfer") == (None, core_ref.missing_line("transfer"))  # partial=False: not shown
+    results.write(full, tmp_path)  # the finished stage's file wins over a partial left behind
+    record, _ = reference.load()
+    assert "progress" not in record and len(record["table"]) == 8
+    with pytest.raises(LabsError, match="needs progress"):
+        results.write_partial(full, tmp_path)

@@ -44,7 +44,7 @@ def test_cnn_targets_read_the_depth_trend_of_each_architecture():
 
 
 def test_cnn_notes_give_the_gap_per_depth_and_the_steps_where_plain_degrades():
-    from labs.reproduce.stages import cnn_notes
+    from labs.reproduce.cnn_notes import cnn_notes
 
     # the full-scale run's shape: Small plain held back by capacity, degradation from Medium to Large only
     table = _cnn(plain=[(0.8199, 0.9265), (0.8343, 0.8532), (0.8199, 0.8774)],
@@ -61,7 +61,7 @@ def test_cnn_notes_give_the_gap_per_depth_and_the_steps_where_plain_degrades():
 
 
 def test_cnn_notes_name_the_epochs_where_accuracy_falls_with_every_step_in_depth():
-    from labs.reproduce.stages import cnn_notes
+    from labs.reproduce.cnn_notes import cnn_notes
 
     table = _cnn(plain=[(0.82, 0.93), (0.83, 0.85), (0.82, 0.88)], resnet=[(0.83, 0.92), (0.86, 0.79), (0.87, 0.76)])
     accs = {"PlainCNN": [(0.35, 0.29, 0.28), (0.49, 0.47, 0.39), (0.60, 0.62, 0.64)],

@@ -92,8 +92,7 @@ def _section(r: dict) -> list[str]:
 
 def write(res_dir: Path, path: Path, checkpoints: Path | None = None) -> Path:
     """RESULTS.md from results/ and the partial records of the stages in progress (checkpoints/.state/)."""
-    found = results.read_all(res_dir)
-    text = render(found, results.read_partials(checkpoints, skip=found))
+    text = render(results.read_all(res_dir), results.read_partials(checkpoints))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path

@@ -133,10 +133,11 @@ def validate(record: dict, source: str = "results") -> dict:
 def write(record: dict, folder: Path | None = None) -> Path:
     """Validate and write results/<stage>.json atomically."""
     record = validate(_clean(record), record.get("stage", "results"))
-    return _write_json(record, Path(folder or results_dir()) / f"{record['stage']}.json")
+    return write_json(record, Path(folder or results_dir()) / f"{record['stage']}.json")
 
 
-def _write_json(record: dict, path: Path) -> Path:
+def write_json(record: dict, path: Path) -> Path:
+    """Write `record` as JSON to `path` atomically (a killed process leaves the old file or none)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=1) + "\n")
@@ -156,7 +157,7 @@ def write_partial(record: dict, checkpoints: Path | None = None) -> Path:
     record = validate(_clean(record), record.get("stage", "results"))
     if not {"done", "total"} <= set(record.get("progress", {})):
         raise LabsError(f"{record['stage']}: a partial record needs progress {{'done', 'total'}}")
-    return _write_json(record, partial_path(record["stage"], checkpoints))
+    return write_json(record, partial_path(record["stage"], checkpoints))
 
 
 def read_partial(stage: str, checkpoints: Path | None = None) -> dict | None:
@@ -170,15 +171,13 @@ def read_partial(stage: str, checkpoints: Path | None = None) -> dict | None:
     return record
 
 
-def read_partials(checkpoints: Path | None = None, skip: dict | None = None) -> dict[str, dict]:
-    """{stage: partial record} for the stages in progress (not those in `skip`, e.g. the produced ones); an
-    unreadable partial file is left out (the stage rewrites it after its next row)."""
+def read_partials(checkpoints: Path | None = None) -> dict[str, dict]:
+    """{stage: partial record} for the stages in progress; an unreadable partial file is left out (the stage
+    rewrites it after its next row). report.render ignores the partial of a stage that has its results file."""
     from labs.reproduce.stages import STAGES
 
     found = {}
     for name in STAGES:
-        if skip and name in skip:
-            continue
         try:
             record = read_partial(name, checkpoints)
         except LabsError:

@@ -6,7 +6,6 @@ Same contract as labs/reproduce/stages.py: generators of {"kind": "progress", "t
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,6 +22,21 @@ def _reference(ctx: Context) -> Path:
         raise LabsError(f"this stage starts from the reference classifier {REFERENCE}, which is not in "
                         f"{ctx.checkpoints}: run `python -m labs reproduce --stage reference` first")
     return path
+
+
+def _kept(prefix: str, ident: dict) -> Path | None:
+    """Where a stage keeps a finished part's summary in its resume folder (None outside one): `prefix` plus a hash
+    of `ident` (the config and the networks' files), so a rerun after a killed process finds it, and a changed
+    config or network does not."""
+    import hashlib
+    import json
+
+    from labs.core import resume
+
+    if resume.active() is None:
+        return None
+    text = json.dumps(ident, sort_keys=True, default=str)
+    return resume.active() / f"{prefix}-{hashlib.sha1(text.encode()).hexdigest()[:12]}.json"
 
 
 # ------------------------------------------------------------------ transfer
@@ -80,16 +94,13 @@ def _svm(cfg, source: Path):
     """Phase 1's figures (yielding its progress lines); kept in the stage's resume folder, keyed on the config and
     the reference's file, so a rerun after a killed process neither spends minutes on it again nor draws a
     different row (the fit is not bit-identical from one process to the next)."""
-    import hashlib
     import json
 
-    from labs.core import resume
     from labs.core.checkpoints import read_metadata
+    from labs.reproduce import results
     from labs.transfer.experiment import run_svm
 
-    ident = json.dumps({"config": asdict(cfg), "net": read_metadata(source)}, sort_keys=True, default=str)
-    saved = (resume.active() / f"svm-{hashlib.sha1(ident.encode()).hexdigest()[:12]}.json"
-             if resume.active() is not None else None)
+    saved = _kept("svm", {"config": asdict(cfg), "net": read_metadata(source)})
     if saved is not None and saved.exists():
         svm = json.loads(saved.read_text())
         yield {"kind": "progress", "text": f"SVM on frozen features: done before ({saved.name})"}
@@ -101,9 +112,7 @@ def _svm(cfg, source: Path):
             svm = {k: float(rec[k]) if k != "feature_dim" else int(rec[k])
                    for k in ("test_acc", "c", "feature_dim", "chance", "extract_seconds", "fit_seconds")}
     if saved is not None:
-        tmp = saved.with_suffix(".tmp")
-        tmp.write_text(json.dumps(svm))
-        os.replace(tmp, saved)
+        results.write_json(svm, saved)
     return svm
 
 
@@ -161,18 +170,15 @@ def _odin_pass(ctx: Context, cfg, ae: Path | None, every: bool):
     detector on both). Its summary is kept in the stage's resume folder, keyed on the config and the networks'
     files, so a rerun after a killed process skips the passes it finished (the odin stage takes hours on a CPU
     and its scores are cached in memory only)."""
-    import hashlib
     import json
 
-    from labs.core import resume
     from labs.core.checkpoints import read_metadata
     from labs.ood.experiment import run
     from labs.ood.oodsets import OOD_SETS
+    from labs.reproduce import results
 
     nets = [read_metadata(_reference(ctx))] + ([read_metadata(ae)] if ae is not None else [])
-    ident = json.dumps({"config": asdict(cfg), "every": every, "nets": nets}, sort_keys=True, default=str)
-    saved = (resume.active() / f"pass-{cfg.ood_set}-{cfg.eps_scale}-"
-             f"{hashlib.sha1(ident.encode()).hexdigest()[:12]}.json") if resume.active() is not None else None
+    saved = _kept(f"pass-{cfg.ood_set}-{cfg.eps_scale}", {"config": asdict(cfg), "every": every, "nets": nets})
     if saved is not None and saved.exists():
         yield {"kind": "progress", "text": f"{OOD_SETS[cfg.ood_set].title}, {cfg.eps_scale}'s ε scale: done "
                                            f"before ({saved.name})"}
@@ -195,9 +201,7 @@ def _odin_pass(ctx: Context, cfg, ae: Path | None, every: bool):
             "rows": [{k: (float(r[k]) if k not in ("detector", "setting") else r[k]) for k in COMPARISON_KEYS}
                      for r in comparison]}
     if saved is not None:
-        tmp = saved.with_suffix(".tmp")
-        tmp.write_text(json.dumps(done))
-        os.replace(tmp, saved)
+        results.write_json(done, saved)
     yield {"kind": "pass", **done}
 
 
