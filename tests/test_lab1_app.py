@@ -15,14 +15,15 @@ from labs.residual.config import MLPCompareConfig, SweepConfig
 MLP_FORM = {"dataset": "digits", "depth": 8, "width": 32, "epochs": 1, "lr": 0.003, "batch_size": 64,
             "train_subset": 512, "seed": 0, "optimizer": "adam"}
 SWEEP_FORM = {"dataset": "digits", "architectures": ["PlainCNN", "ResNet"], "sizes": ["Small"], "epochs": 1,
-              "train_subset": 256, "test_subset": 64, "batch_size": 64, "lr": 0.05, "augment": True, "seed": 0}
+              "train_subset": 256, "test_subset": 64, "batch_size": 64, "lr": 0.05, "augment": True, "seed": 0,
+              "label_smoothing": 0.0}
 # Per constraint, a value the form component lets through (sliders check their own range, dropdowns and
 # checkbox groups their choices, integer Numbers round) that the constraint refuses.
 MLP_BAD = {"dataset": None, "depth": 3.5, "width": 20.5, "epochs": -1, "lr": -0.1, "batch_size": 0,
            "train_subset": -1, "seed": -1, "optimizer": None}
 SWEEP_BAD = {"dataset": None, "architectures": [], "sizes": [], "epochs": 0, "train_subset": -1, "test_subset": -1,
-             "batch_size": 0, "lr": -1.0, "augment": "maybe", "seed": 2**32}
-NOT_ON_THE_FORM = {MLPCompareConfig: {"log_every", "eval_every"}, SweepConfig: {"label_smoothing", "log_every"}}
+             "batch_size": 0, "lr": -1.0, "augment": "maybe", "seed": 2**32, "label_smoothing": 1.0}
+NOT_ON_THE_FORM = {MLPCompareConfig: {"log_every", "eval_every"}, SweepConfig: {"log_every"}}
 CASES = [(MLPCompareConfig, "/train_mlp", MLP_FORM, n, v) for n, v in MLP_BAD.items()] + \
         [(SweepConfig, "/train_sweep", SWEEP_FORM, n, v) for n, v in SWEEP_BAD.items()]
 
@@ -76,7 +77,9 @@ def test_the_eta_line_and_the_preset_buttons():
         f"({cal[0]}), {gpu} on one H200 GPU ({cal[1]}).")
     assert tab.sweep_eta("cifar10", [], ["Small"], 4, 5000, 2000) == (
         "⚠️ invalid architectures: expected a non-empty selection from PlainCNN, ResNet, got []")
-    assert tab.apply_preset("full") == (15, 0, 0, 256, 0.2)  # the reference run's schedule (reproduce --stage cnn)
+    # the reference runs' schedules (reproduce --stage cnn, --stage cnn_short), label smoothing included
+    assert tab.apply_preset("full") == (15, 0, 0, 256, 0.2, 0.1)
+    assert tab.apply_preset("short") == (5, 0, 0, 256, 0.2, 0.1)
 
 
 def test_the_texts_follow_the_data_set(tmp_path, monkeypatch):

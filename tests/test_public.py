@@ -104,7 +104,7 @@ def public_app(tmp_path_factory):
 
 OVER_BUDGET = [  # (endpoint, arguments, the cap named in the refusal)
     ("/train_mlp", ("digits", 64, 512, 1000, 1e-3, 64, 0, 0), "10 min of estimated training time"),
-    ("/train_sweep", ("digits", ["ResNet"], ["Large"], 1000, 0, 0, 64, 0.1, True, 0),
+    ("/train_sweep", ("digits", ["ResNet"], ["Large"], 1000, 0, 0, 64, 0.1, True, 0, 0.0),
      "10 min of estimated training time"),
     ("/transfer_svm", ("resnet77_cifar10", "cifar100", 0, 0, 1.0), "20,000 images (train + test) per SVM fit (this request: 60,000)"),
     ("/transfer_finetune", ("resnet77_cifar10", "cifar100", ["No freeze"], ["adam"], 3e-3, 0.1, 100, 0, 0, False, False),

@@ -124,14 +124,15 @@ def mlp_notes(table: list[dict]) -> list[str]:
 
 # ------------------------------------------------------------------ cnn
 
-def cnn(ctx: Context):
-    """PlainCNN and ResNet at [2,2], [5,5], [7,7] on all of CIFAR-10, one schedule (Lab 1 B's full preset)."""
+def cnn(ctx: Context, preset: str = "full"):
+    """PlainCNN and ResNet at [2,2], [5,5], [7,7] on all of CIFAR-10, one schedule (Lab 1 B's full preset; the
+    cnn_short stage: its short preset, the same schedule cut to the fewest epochs that reach the seed's 78%)."""
     from labs.reproduce.cnn_notes import cnn_notes
     from labs.residual.config import SIZES, convergence_label, depth_in_layers, sweep_config
     from labs.residual.experiment import run_sweep
 
     over = dict(dataset="digits", epochs=1, train_subset=64, test_subset=64, batch_size=32) if ctx.dry else {}
-    cfg = sweep_config("full", **over)
+    cfg = sweep_config(preset, **over)
     runs, table, params, seconds = [], [], {}, 0.0
     paces: dict[str, list] = {}
     for rec in run_sweep(cfg, device=ctx.device):
@@ -239,6 +240,8 @@ def _later(name: str):
 STAGES = {  # name -> (title, generator), in the order `reproduce` runs them
     "mlp": ("MLP-16 vs ResidualMLP-16 on MNIST, SGD and Adam", mlp),
     "cnn": ("PlainCNN vs ResNet on all of CIFAR-10", cnn),
+    "cnn_short": ("PlainCNN vs ResNet on all of CIFAR-10, the shortest schedule that reaches the seed's 78%",
+                  lambda ctx: cnn(ctx, "short")),
     "reference": ("The ResNet[7,7] reference classifier (CIFAR-10)", reference),
     "autoencoder": ("The ODIN lab's autoencoder (CIFAR-10)", autoencoder),
     "transfer": ("Transfer CIFAR-10 -> CIFAR-100: SVM on frozen features and fine-tuning", _later("transfer")),

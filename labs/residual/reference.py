@@ -22,6 +22,7 @@ SEED_TABLES = {
     "cnn": [{"Architecture": "ResNet", "Size": "Large", "Final accuracy": 0.78,
              "Note": "the seed's ResNet runs reached 76-78%; its PlainCNN got worse with depth"}],
 }
+SEED_TABLES["cnn_short"] = SEED_TABLES["cnn"]
 GREYS = ["#9a9a9a", "#6f6f6f", "#b5b5b5", "#555555", "#c4c4c4", "#828282"]
 MLP_COLUMNS = {"Model": "Model", "Optimizer": "Optimizer", "Final test accuracy": "Final test acc",
                "Best test accuracy": "Best test acc", "Largest drop between evaluations": "Largest drop",
@@ -63,8 +64,10 @@ def view(stage: str, record: dict | None, line: str = "") -> tuple[str, pd.DataF
     columns = MLP_COLUMNS if stage == "mlp" else CNN_COLUMNS
     seed_text = "; ".join(", ".join(reference.cell(k, v) for k, v in r.items() if k != "Optimizer") for r in seed)
     notes = " ".join(record.get("notes", []))
-    text = (f"**Table: {label(record)}**, `{record['command']}`. The loss and accuracy plots draw its curves (thin "
-            f"grey lines under a run of yours). The seed: {seed_text}." + (f" {notes}" if notes else ""))
+    drawn = (" The loss and accuracy plots draw its curves (thin grey lines under a run of yours)."
+             if stage in ("mlp", "cnn") else " Its curves are in the results file and RESULTS.md.")
+    text = (f"**Table: {label(record)}**, `{record['command']}`.{drawn} The seed: {seed_text}."
+            + (f" {notes}" if notes else ""))
     return text, table(record["table"], columns)
 
 

@@ -9,8 +9,9 @@ from labs.core import eta, plots, public
 from labs.core.catalog import DATASETS, is_available, visitor_message
 from labs.core.errors import LabsError
 from labs.residual import figures, reference, timing
-from labs.residual.config import (ARCHITECTURES, CONVERGENCE_NOTE, MLP_LR, MLP_PRESETS, SIZES, MLPCompareConfig,
-                                  SweepConfig, estimate_sweep_seconds, split_sizes, sweep_config)
+from labs.residual.config import (ARCHITECTURES, CONVERGENCE_NOTE, MLP_LR, MLP_PRESETS, SIZES, SWEEP_PRESETS,
+                                  MLPCompareConfig, SweepConfig, estimate_sweep_seconds, split_sizes,
+                                  sweep_config)
 from labs.residual.tables import MLP_TABLE_NOTE
 
 INTRO = """### ResNet replication: is depth a gift or a burden?
@@ -50,10 +51,10 @@ def train_mlp(dataset, depth, width, epochs, lr, batch_size, train_subset, seed,
 
 @ui.handler
 def train_sweep(dataset, archs, sizes, epochs, train_subset, test_subset, batch_size, lr, augment, seed,
-                request: gr.Request = None):
+                label_smoothing=0.0, request: gr.Request = None):
     cfg = ui.config(SweepConfig, dataset=dataset, architectures=archs, sizes=sizes, epochs=epochs,
                     train_subset=train_subset, test_subset=test_subset, batch_size=batch_size, lr=lr,
-                    augment=augment, seed=seed)
+                    augment=augment, seed=seed, label_smoothing=label_smoothing)
     public.check("sweep", train_seconds=estimate_sweep_seconds(cfg, "cpu"))
     from labs.residual.experiment import run_sweep
 
@@ -119,7 +120,7 @@ def sweep_data_changed(dataset, archs, sizes, epochs, train_subset, test_subset)
 
 def apply_preset(preset):
     c = sweep_config(preset)
-    return c.epochs, c.train_subset, c.test_subset, c.batch_size, c.lr
+    return c.epochs, c.train_subset, c.test_subset, c.batch_size, c.lr, c.label_smoothing
 
 
 def default_data(name: str) -> str:
@@ -203,7 +204,9 @@ def build(tab: gr.Tab | None = None) -> None:
                 sizes = gr.CheckboxGroup(list(SIZES), value=list(s.sizes),
                                          label="Sizes (blocks per stage: Small [2,2], Medium [5,5], Large [7,7])")
             with gr.Row():
-                preset = gr.Radio([("Quick (2-core CPU)", "quick"), ("Full size (GPU reference)", "full")],
+                preset = gr.Radio([("Quick (2-core CPU)", "quick"),
+                                   (f"Short (all data, {SWEEP_PRESETS['short']['epochs']} epochs)", "short"),
+                                   (f"Full size (all data, {SWEEP_PRESETS['full']['epochs']} epochs)", "full")],
                                   value="quick", label="Preset")
                 epochs = gr.Number(value=s.epochs, precision=0, label="Epochs per run")
                 n_train = gr.Number(value=s.train_subset, precision=0,
@@ -214,6 +217,7 @@ def build(tab: gr.Tab | None = None) -> None:
                 with gr.Row():
                     batch = gr.Number(value=s.batch_size, precision=0, label="Batch size")
                     lr = gr.Number(value=s.lr, label="SGD-Nesterov peak learning rate (OneCycle, weight decay 5e-4)")
+                    smoothing = gr.Number(value=s.label_smoothing, label="Label smoothing (0 to <1)")
                     augment = gr.Checkbox(value=s.augment, label="Random crop + flip")
                     seed = gr.Number(value=s.seed, precision=0, label="Seed")
             cnn_gate = datagate.Gate(["cifar10"], tab, api_name="residual_download", on_load=True)
@@ -233,14 +237,19 @@ def build(tab: gr.Tab | None = None) -> None:
             cnn_ref_text, cnn_ref_table = reference.view("cnn", cnn_ref, cnn_line)
             gr.Markdown(cnn_ref_text, elem_classes="labs-note", elem_id="lab1-sweep-reference-note")
             gr.Dataframe(cnn_ref_table, interactive=False, show_label=False, elem_id="lab1-sweep-reference")
+            short_text, short_table = reference.view("cnn_short", *reference.load("cnn_short"))
+            with gr.Accordion(f"The same six runs at the short schedule ({SWEEP_PRESETS['short']['epochs']} epochs, "
+                              f"the fewest that reach the seed's 78%)", open=False):
+                gr.Markdown(short_text, elem_classes="labs-note", elem_id="lab1-short-reference-note")
+                gr.Dataframe(short_table, interactive=False, show_label=False, elem_id="lab1-short-reference")
             sweep_form = [cnn_data, archs, sizes, epochs, n_train, n_test]
             cnn_data.change(sweep_data_changed, sweep_form, [cnn_note, n_train, n_test, cnn_table, eta_md], queue=False)
             cnn_gate.then(lambda: "cifar10", None, cnn_data, queue=False)  # downloaded: select it (.change redraws)
-            preset.change(apply_preset, preset, [epochs, n_train, n_test, batch, lr])
+            preset.change(apply_preset, preset, [epochs, n_train, n_test, batch, lr, smoothing])
             for comp in sweep_form[1:]:
                 comp.change(sweep_eta, sweep_form, eta_md, queue=False)
             ui.heavy_event(cnn_go.click, SCOPE, train_sweep,
-                           [cnn_data, archs, sizes, epochs, n_train, n_test, batch, lr, augment, seed],
+                           [cnn_data, archs, sizes, epochs, n_train, n_test, batch, lr, augment, seed, smoothing],
                            [cnn_loss, cnn_acc, cnn_depth, cnn_table, cnn_status], api_name="train_sweep",
                            show_progress_on=[cnn_status]
                            ).then(sweep_eta, sweep_form, eta_md, queue=False)  # a finished run calibrates the estimate
