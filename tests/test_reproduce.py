@@ -117,6 +117,20 @@ def test_report_formats_cells_by_column():
     assert report.cell("x", None) == "-" and report.cell("x", float("nan")) == "-"
 
 
+def test_hardware_says_whether_the_cpu_trained_in_bf16(monkeypatch):
+    """amp="auto" trains conv nets in bf16 on a CPU with native bf16, in fp32 elsewhere: the results file says
+    which (files written before the field existed keep their old words)."""
+    from labs.core import hardware
+
+    cpu = {"device": "cpu", "cpu": "AMD EPYC", "cores": 2, "threads": 2, "torch": "2"}
+    assert results.describe(cpu) == "2-core AMD EPYC CPU (2 threads)"
+    assert results.describe({**cpu, "cpu_bf16": True}) == "2-core AMD EPYC CPU with native bf16 (2 threads)"
+    assert results.describe({**cpu, "cpu_bf16": False}) == "2-core AMD EPYC CPU without native bf16 (2 threads)"
+    for native in (True, False):
+        monkeypatch.setattr(hardware, "cpu_has_bf16", lambda native=native: native)
+        assert results.hardware("cpu")["cpu_bf16"] is native
+
+
 def test_cli_reproduce_one_stage_and_bad_input(tmp_path, capsys):
     assert main(["reproduce", "--stage", "reference", "--dry-run", "--out", str(tmp_path), "--threads", "1"]) == 0
     assert (tmp_path / "results" / "reference.json").exists() and (tmp_path / "RESULTS.md").exists()

@@ -68,14 +68,20 @@ def hardware(device: str = "cpu") -> dict:
             "torch": torch.__version__}
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
+    else:  # the engine's amp="auto" trains conv nets in bf16 there, in fp32 elsewhere: results differ slightly
+        from labs.core.hardware import cpu_has_bf16
+
+        info["cpu_bf16"] = cpu_has_bf16()
     return info
 
 
 def describe(hw: dict) -> str:
-    """'1x NVIDIA H200' or '2-core AMD EPYC ... (2 threads)'."""
+    """'NVIDIA H200 (GPU)' or '2-core AMD EPYC CPU with native bf16 (2 threads)' (files written before the
+    bf16 field existed say neither 'with' nor 'without')."""
     if hw.get("gpu"):
         return f"{hw['gpu']} (GPU)"
-    return f"{hw['cores']}-core {hw['cpu']} CPU ({hw['threads']} threads)"
+    bf16 = {True: " with native bf16", False: " without native bf16"}.get(hw.get("cpu_bf16"), "")
+    return f"{hw['cores']}-core {hw['cpu']} CPU{bf16} ({hw['threads']} threads)"
 
 
 def commit() -> str:
