@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="Lab 1: `resnet` = PlainCNN vs ResNet at 3 sizes on CIFAR-10 (the seed's "
                                      "table); `mlp` = MLP-16 vs ResidualMLP-16 on MNIST")
     p.add_argument("which", choices=["resnet", "mlp"])
-    p.add_argument("--preset", default="quick", help="quick (2-core CPU, minutes) | full (GPU reference schedule)")
+    p.add_argument("--preset", default="quick", help="quick (10,000 images x 3 epochs: minutes on 2 cores) | short (all data, 5 epochs: "
+                                            "reproduce --stage cnn_short) | full (all data, 15 epochs: --stage cnn)")
     p.add_argument("--dataset", default=None, help="default cifar10 (resnet) / mnist (mlp); digits works offline")
     p.add_argument("--archs", default=None, help=f"resnet: comma list of {','.join(ARCHITECTURES)}")
     p.add_argument("--sizes", default=None, help=f"resnet: comma list of {','.join(SIZES)}")
