@@ -274,7 +274,7 @@ def test_public_mode_refuses_an_over_budget_sweep_in_the_page_with_its_cap(publi
     assert note.is_visible()
     assert "python -m labs sweep resnet" in note.inner_text()
     choose(page, page.get_by_label("Data set", exact=True).filter(visible=True).first, "cifar10")
-    page.get_by_label("Full size (GPU reference)").check()
+    page.get_by_label("Full size (all data, 15 epochs)").check()
     page.wait_for_function("() => (document.getElementById('lab1-sweep-estimate')?.innerText || '')"
                            ".includes('50,000 CIFAR-10 train images')", timeout=20_000)
     go.click()
