@@ -84,8 +84,8 @@ class SweepConfig(params.Checked):
 # Named presets: plain dicts over the config fields.
 MLP_PRESETS = {"quick": {}, "full": {"epochs": 10}}
 SWEEP_PRESETS = {
-    # 10,000 images x 3 epochs: ~4 min on 2 cores with native bf16 (eta's reference speed), 14.6 min measured on
-    # an AVX2-only 2-core CPU; both of the seed's phenomena show (README, `python -m labs sweep resnet`)
+    # 10,000 images x 3 epochs: 2.3-3.4 min measured on 2 cores with native bf16 (eta's reference speed says ~4),
+    # 14.6 min on an AVX2-only 2-core CPU (README, `python -m labs sweep resnet`)
     "quick": {},
     # all 50,000 images, one schedule for the six runs: `python -m labs reproduce --stage cnn` (results/cnn.json)
     "full": {"epochs": 15, "train_subset": 0, "test_subset": 0, "batch_size": 256, "lr": 0.2,
