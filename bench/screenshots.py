@@ -8,7 +8,8 @@ state with small settings, and saves a full-page PNG per tab:
 - residual: part A's default run (both MLPs on full MNIST, 2 epochs, about a minute on 2 cores) over the
   reference runs' curves; without MNIST, 3 epochs on the embedded digits;
 - transfer: Phase 1 (an SVM on a 2,000-image CIFAR-100 subset) and Phase 2 (every freeze strategy with Adam,
-  2 epochs on 1,000 images) on the committed resnet77_cifar10; without the CIFAR data sets, the first view;
+  3 epochs on 5,000 images: the quick preset's budget) on the committed resnet77_cifar10; without the CIFAR
+  data sets, the first view;
 - story: the cat example with BLIP + TinyStories when they load (cached, or LABS_CAPTION_MODEL /
   LABS_STORY_MODEL), else tiny random test models (tests/story_fixtures.py);
 - odin: T = 1000, eps = 0.0014 live, then a 4 x 3 grid search and the comparison of every detector, on the
@@ -173,7 +174,7 @@ def transfer(page, url: str, real: bool) -> str:
     page.get_by_role("button", name="Extract features + fit SVM").click()
     wait_text(page, "#transfer-svm-status", r"^done: test accuracy")
     page.get_by_label("SGD", exact=True).uncheck()  # Adam (the seed's) x every freeze strategy
-    for field, value in (("train", 1000), ("test", 500), ("epochs", 2)):
+    for field, value in (("train", 5000), ("test", 2000), ("epochs", 3)):  # the tab's quick preset's budget
         set_box(page.locator(f"#transfer-ft-{field} input"), value)
     page.locator("#transfer-ft-run").click()
     wait_text(page, "#transfer-ft-status", r"^finished \d+ run")
