@@ -16,7 +16,7 @@ import gradio as gr
 
 from labs import ui
 from labs.core import public
-from labs.story import figures
+from labs.story import figures, readiness
 from labs.story.config import LENGTHS, StoryConfig
 from labs.story.experiment import ImageStoryGenerator, tell_story
 from labs.story.fetch import load_image
@@ -70,6 +70,9 @@ def tell(url, upload, length, temperature, top_p, repetition_penalty, seed, num_
 def build(tab: gr.Tab | None = None) -> None:
     """Lay out Lab 3 inside `tab` (every build() gets its gr.Tab; this one needs no event on opening it)."""
     gr.Markdown(ABOUT)
+    # whether a story can start now, or downloads the models first, or cannot run here (offline, no cache)
+    models_note = gr.Markdown(readiness.line(), elem_classes=["labs-note"], elem_id="story-models")
+    ui.on_load(readiness.line, models_note)
     with gr.Row():
         with gr.Column(scale=2):
             url = gr.Textbox(label="Image URL", placeholder="https://… (.jpg, .png, .webp)", max_lines=1)
