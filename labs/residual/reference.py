@@ -142,6 +142,24 @@ def first_figure(record: dict | None, title: str, line: str = "", stage: str = "
     return _yaxis(fig, metric, log_y)
 
 
+def depth_figure(record: dict | None, short: dict | None, title: str, line: str = "") -> go.Figure:
+    """Lab 1 B's accuracy-vs-depth plot before any run: the cnn stage's points and, when the cnn_short stage is
+    produced, its points too (hollow markers, thinner lines), each line named with its epochs: the short schedule
+    is where PlainCNN falls at every step in depth."""
+    fig = first_figure(record, title, line, "cnn", "depth")
+    if record is None or short is None:
+        return fig
+    for trace in fig.data:
+        trace.name = trace.name.replace("reference:", f"reference, {_config(record)['epochs']} epochs:")
+    for trace in traces(short, False, "depth"):
+        trace.name = trace.name.replace("reference:", f"reference, {_config(short)['epochs']} epochs:")
+        trace.marker.symbol, trace.line.width, trace.opacity = "circle-open", 1.2, 0.8
+        fig.add_trace(trace)
+    text, top = reference.title(title, f"{label(record)}; hollow: {label(short)}")
+    fig.update_layout(title=dict(text=text), margin=dict(t=top), height=380 + top)
+    return fig
+
+
 def overlay(fig: go.Figure, record: dict | None, metric: str = "test_acc", log_y: bool = False) -> go.Figure:
     """A live plot of `metric` with the reference curves under it (thin grey dashed); before the live run's
     first point, the reference curves alone under the live plot's title and what it waits for."""

@@ -229,7 +229,8 @@ def build(tab: gr.Tab | None = None) -> None:
             cnn_go, cnn_stop, cnn_status, cnn_loss, cnn_acc = run_panel(
                 "sweep", "Train selected runs", "lab1-sweep", ("Training loss per run", "Test accuracy per run"),
                 cnn_ref, cnn_line, "cnn")
-            cnn_depth = gr.Plot(reference.first_figure(cnn_ref, "Test accuracy vs depth", cnn_line, "cnn", "depth"),
+            short_ref, short_line = reference.load("cnn_short")
+            cnn_depth = gr.Plot(reference.depth_figure(cnn_ref, short_ref, "Test accuracy vs depth", cnn_line),
                                 label="Accuracy vs depth", show_label=False, elem_id="lab1-sweep-depth")
             cnn_table = gr.Dataframe(figures.sweep_table(None), label=table_title(default_cnn), interactive=False,
                                      elem_id="lab1-sweep-table")
@@ -237,7 +238,7 @@ def build(tab: gr.Tab | None = None) -> None:
             cnn_ref_text, cnn_ref_table = reference.view("cnn", cnn_ref, cnn_line)
             gr.Markdown(cnn_ref_text, elem_classes="labs-note", elem_id="lab1-sweep-reference-note")
             gr.Dataframe(cnn_ref_table, interactive=False, show_label=False, elem_id="lab1-sweep-reference")
-            short_text, short_table = reference.view("cnn_short", *reference.load("cnn_short"))
+            short_text, short_table = reference.view("cnn_short", short_ref, short_line)
             with gr.Accordion(f"The same six runs at the short schedule ({SWEEP_PRESETS['short']['epochs']} epochs, "
                               f"the fewest that reach the seed's 78%)", open=False):
                 gr.Markdown(short_text, elem_classes="labs-note", elem_id="lab1-short-reference-note")
