@@ -208,6 +208,10 @@ def test_lab1_short_schedule_table_says_where_its_curves_are(tmp_path, monkeypat
     assert "reference run (full data: 50,000 CIFAR-10 images, 5 epochs" in text and "plots draw" not in text
     assert "Its curves are in the results file" in text and "81.00%" in table.to_string()
     assert "plots draw its curves" in reference.view("cnn", records()["cnn"])[0]
+    # a live sweep is drawn over the reference with its number of epochs: the Short preset over cnn_short
+    assert reference.for_sweep(5)["stage"] == "cnn_short" and reference.for_sweep(3) is None  # no cnn file here
+    results.write(records()["cnn"], tmp_path)
+    assert reference.for_sweep(3)["stage"] == "cnn" and reference.for_sweep(5)["stage"] == "cnn_short"
 
 
 def test_an_unreadable_file_is_one_line_not_a_crash(no_results):

@@ -183,6 +183,15 @@ def load(stage: str) -> tuple[dict | None, str]:
     return reference.load(stage)
 
 
+def for_sweep(epochs: int) -> dict | None:
+    """The reference record a live sweep of `epochs` is drawn over: the cnn_short stage's when its schedule has as
+    many epochs (the Short preset), else the cnn stage's (None when neither is produced)."""
+    short = load("cnn_short")[0]
+    if short is not None and _config(short).get("epochs") == epochs:
+        return short
+    return load("cnn")[0]
+
+
 def datasets(config) -> set[str]:
     """Every "dataset" a results record's config names (flat, or one config per run)."""
     if isinstance(config, dict):

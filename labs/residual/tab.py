@@ -58,7 +58,7 @@ def train_sweep(dataset, archs, sizes, epochs, train_subset, test_subset, batch_
     public.check("sweep", train_seconds=estimate_sweep_seconds(cfg, "cpu"))
     from labs.residual.experiment import run_sweep
 
-    view, ref = figures.SweepView(), reference.load("cnn")[0]
+    view, ref = figures.SweepView(), reference.for_sweep(cfg.epochs)
     with ui.job(SCOPE, request) as stop:
         yield from ui.stream(run_sweep(cfg, stop),
                              lambda _: (*reference.with_reference(figures.sweep_figures(view), ref, cfg.dataset, depth=True),
