@@ -221,10 +221,12 @@ def loading(kind: str, model_id: str, device=None, dtype=None, stop: threading.E
         if key in _CACHE:
             return
         pending = _PENDING.get(key)
-        if pending is None:
+        starts = pending is None
+        if starts:
             pending = _PENDING[key] = _Pending(LoadProgress(label, model_id))
+        said = pending.progress.line()  # read before the load starts: its first caller always sees "loading…"
+        if starts:
             threading.Thread(target=_load, args=(key, dev, dt, pending), daemon=True, name=f"load-{kind}").start()
-    said = pending.progress.line()
     yield said
     while not pending.done.wait(poll):
         if stop is not None and stop.is_set():
