@@ -16,7 +16,6 @@ whether `stop` ended it early). Models load lazily on first use, once per proces
 
 from __future__ import annotations
 
-import os
 import queue
 import re
 import secrets
@@ -27,8 +26,7 @@ from typing import Iterator
 from labs.core import params
 from labs.story.config import LENGTHS, RANDOM_SEED, FetchLimits, StoryConfig
 from labs.story.fetch import load_image, looks_like_url
-from labs.story.models import (CAPTION_ENV, DEFAULT_CAPTION_MODEL, DEFAULT_STORY_MODEL, STORY_ENV, check_folder,
-                               load_model, loading)
+from labs.story.models import check_folder, load_model, loading, model_id
 
 PROMPT = "This is a story about {caption}. One day,"
 
@@ -84,8 +82,7 @@ class ImageStoryGenerator:
 
     def __init__(self, caption_model: str | None = None, story_model: str | None = None, device=None,
                  dtype=None, fetch_limits: FetchLimits | None = None, allow_paths: bool = True):
-        self.caption_model = caption_model or os.environ.get(CAPTION_ENV) or DEFAULT_CAPTION_MODEL
-        self.story_model = story_model or os.environ.get(STORY_ENV) or DEFAULT_STORY_MODEL
+        self.caption_model, self.story_model = model_id("caption", caption_model), model_id("story", story_model)
         self.device, self.dtype = device, dtype
         self.fetch_limits = fetch_limits or FetchLimits()
         self.allow_paths = allow_paths

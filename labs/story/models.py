@@ -169,6 +169,18 @@ _KINDS = {"caption": (CAPTION_ENV, "caption model", _load_blip),
           "story": (STORY_ENV, "story model", _load_causal_lm)}
 
 
+def model_id(kind: str, given: str | None = None) -> str:
+    """The model a story uses for `kind`: `given`, else $LABS_CAPTION_MODEL / $LABS_STORY_MODEL, else the seed's."""
+    return given or os.environ.get(_KINDS[kind][0]) or {"caption": DEFAULT_CAPTION_MODEL,
+                                                         "story": DEFAULT_STORY_MODEL}[kind]
+
+
+def is_loaded(kind: str, model_id: str) -> bool:
+    """Whether this process holds `model_id` for `kind` (on any device and dtype)."""
+    with _CACHE_LOCK:
+        return any(key[:2] == (kind, model_id) for key in _CACHE)
+
+
 def check_folder(kind: str, model_id: str) -> None:
     """A folder id that does not exist fails here, before the slow imports."""
     env, label, _ = _KINDS[kind]

@@ -18,6 +18,11 @@ KNOWN_MODELS = {
 }
 
 
+def known(label: str, model_id: str) -> tuple[str, int | None]:
+    """(name shown to users, download size or None) of a model: KNOWN_MODELS', else '<label> <id>'."""
+    return KNOWN_MODELS.get(model_id, (f"{label} {model_id}", None))
+
+
 def megabytes(n: float) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB" if n >= 1e6 else f"{n / 1e3:.0f} KB"
 
@@ -26,7 +31,7 @@ class LoadProgress:
     """Counters of one model load (thread-safe); `line()` words them."""
 
     def __init__(self, label: str, model_id: str):
-        self.name, self.size = KNOWN_MODELS.get(model_id, (f"{label} {model_id}", None))
+        self.name, self.size = known(label, model_id)
         self.label = label
         self.downloading = False      # set once the cache had no copy and the network is being asked
         self.done = self.total = 0    # bytes fetched, bytes announced by the bars so far

@@ -7,19 +7,14 @@ the process's loaded models, the local folders and the Hugging Face cache; it ne
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from labs.core.errors import LabsError
 from labs.story import models
-from labs.story.progress import KNOWN_MODELS, megabytes
+from labs.story.progress import known, megabytes
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")  # either one is a model's weights in the hub cache
-
-
-def model_ids() -> dict[str, str]:
-    """kind -> the model id a story would use now ($LABS_CAPTION_MODEL / $LABS_STORY_MODEL or the defaults)."""
-    return {"caption": os.environ.get(models.CAPTION_ENV) or models.DEFAULT_CAPTION_MODEL,
-            "story": os.environ.get(models.STORY_ENV) or models.DEFAULT_STORY_MODEL}
+KINDS = ("caption", "story")
 
 
 def in_hub_cache(model_id: str, cache_dir: str | Path | None = None) -> bool:
@@ -32,34 +27,38 @@ def in_hub_cache(model_id: str, cache_dir: str | Path | None = None) -> bool:
     return cached("config.json") and any(cached(name) for name in WEIGHT_FILES)
 
 
-def _state(kind: str, model_id: str, cache_dir) -> str:
-    """'loaded' | 'folder' | 'no folder' | 'cached' | 'to download'."""
-    with models._CACHE_LOCK:
-        if any(key[:2] == (kind, model_id) for key in models._CACHE):
-            return "loaded"
-    if models._is_folder(model_id):
-        return "folder" if Path(model_id).expanduser().is_dir() else "no folder"
-    return "cached" if in_hub_cache(model_id, cache_dir) else "to download"
+def _ready(kind: str, model_id: str, cache_dir) -> bool:
+    """Loaded in this process, a local folder (models.check_folder has vouched for it), or in the hub cache."""
+    return (models.is_loaded(kind, model_id) or models._is_folder(model_id)
+            or in_hub_cache(model_id, cache_dir))
+
+
+def _missing_folders(ids: dict[str, str]) -> list[str]:
+    """models.check_folder's message for each $LABS_*_MODEL folder that does not exist."""
+    said = []
+    for kind, model_id in ids.items():
+        try:
+            models.check_folder(kind, model_id)
+        except LabsError as err:
+            said.append(str(err))
+    return said
 
 
 def _name(kind: str, model_id: str) -> str:
-    name, size = KNOWN_MODELS.get(model_id, (f"{models._KINDS[kind][1]} {model_id}", None))
+    name, size = known(models._KINDS[kind][1], model_id)
     return f"{name} ({megabytes(size)})" if size else name
 
 
 def line(cache_dir: str | Path | None = None) -> str:
     """One markdown line: ready (loaded, cached or local folders), a first story that downloads what (and
     that it happens once), or why no story can run here and how to fix it."""
-    ids = model_ids()
-    states = {kind: _state(kind, mid, cache_dir) for kind, mid in ids.items()}
-    bad = [kind for kind, s in states.items() if s == "no folder"]
-    if bad:
-        return "⚠️ " + "; ".join(f"{models._KINDS[k][1]} folder {ids[k]} does not exist: "
-                                 f"{models._fix(models._KINDS[k][0])}" for k in bad)
-    fetch = [kind for kind, s in states.items() if s == "to download"]
+    ids = {kind: models.model_id(kind) for kind in KINDS}
+    if missing := _missing_folders(ids):
+        return "⚠️ " + "; ".join(missing)
+    fetch = [kind for kind in KINDS if not _ready(kind, ids[kind], cache_dir)]
     if not fetch:
-        where = "loaded" if all(s == "loaded" for s in states.values()) else "on this machine"
-        return f"Models: {' and '.join(_name(k, ids[k]) for k in ids)}, {where}: a story starts in seconds."
+        where = "loaded" if all(models.is_loaded(k, ids[k]) for k in KINDS) else "on this machine"
+        return f"Models: {' and '.join(_name(k, ids[k]) for k in KINDS)}, {where}: a story starts in seconds."
     names = " and ".join(_name(k, ids[k]) for k in fetch)
     if models._offline():
         envs = " / ".join(models._KINDS[k][0] for k in fetch)
