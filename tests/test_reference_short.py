@@ -1,5 +1,5 @@
 """Lab 1 B's second reference (the cnn_short stage, 5 epochs): its table and notes in the tab, and which
-reference a live sweep is drawn over."""
+reference a live sweep is drawn over, and its points on the accuracy-vs-depth plot."""
 
 from labs.reproduce import results
 from test_reference_views import records
@@ -26,3 +26,20 @@ def test_lab1_short_schedule_table_says_where_its_curves_are(tmp_path, monkeypat
     assert reference.for_sweep(5)["stage"] == "cnn_short" and reference.for_sweep(3) is None  # no cnn file here
     results.write(records()["cnn"], tmp_path)
     assert reference.for_sweep(3)["stage"] == "cnn" and reference.for_sweep(5)["stage"] == "cnn_short"
+
+
+def test_lab1_depth_plot_adds_the_short_schedule_points():
+    """The first view's accuracy-vs-depth plot: the cnn stage's points and the cnn_short stage's (hollow), each
+    named by its epochs, both labels in the title; without cnn_short, the cnn stage's alone, as before."""
+    from labs.residual import reference
+
+    record = records()["cnn"]
+    short = {**record, "stage": "cnn_short", "config": {**record["config"], "epochs": 5}}
+    both = reference.depth_figure(record, short, "Test accuracy vs depth")
+    assert [d.name for d in both.data] == ["reference, 30 epochs: PlainCNN", "reference, 30 epochs: ResNet",
+                                           "reference, 5 epochs: PlainCNN", "reference, 5 epochs: ResNet"]
+    assert [d.marker.symbol for d in both.data] == [None, None, "circle-open", "circle-open"]
+    assert "30 epochs" in both.layout.title.text and "hollow: reference run (full data: 50,000 CIFAR-10 images, 5" \
+        in both.layout.title.text.replace("<br>", " ")
+    assert [d.name for d in reference.depth_figure(record, None, "t").data] == ["reference: PlainCNN",
+                                                                                 "reference: ResNet"]

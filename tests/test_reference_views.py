@@ -162,16 +162,6 @@ def test_lab1_depth_plot_draws_the_reference_table_against_depth(results_dir):
     assert reference.with_reference((empty, empty, live), record)[2] is live  # Part A's third plot: untouched
     assert reference.first_figure(None, "Test accuracy vs depth", metric="depth").layout.annotations[0].text == \
         "press the button to start"
-    # the first view adds the short schedule's points (cnn_short), named by epochs, its label in the title
-    short = {**record, "stage": "cnn_short", "config": {**record["config"], "epochs": 5}}
-    both = reference.depth_figure(record, short, "Test accuracy vs depth")
-    assert [d.name for d in both.data] == ["reference, 30 epochs: PlainCNN", "reference, 30 epochs: ResNet",
-                                           "reference, 5 epochs: PlainCNN", "reference, 5 epochs: ResNet"]
-    assert [d.marker.symbol for d in both.data] == [None, None, "circle-open", "circle-open"]
-    assert "30 epochs" in both.layout.title.text and "hollow: reference run (full data: 50,000 CIFAR-10 images, 5" \
-        in both.layout.title.text.replace("<br>", " ")
-    assert [d.name for d in reference.depth_figure(record, None, "t").data] == ["reference: PlainCNN",
-                                                                                 "reference: ResNet"]
 
 
 def test_lab1_without_a_file_shows_the_seed_table_and_the_command(no_results):
